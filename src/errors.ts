@@ -1,0 +1,78 @@
+/**
+ * Typed errors for the whole of chive.
+ *
+ * Every failure that crosses a module boundary is a `ChiveError` with a stable `code`
+ * (a string that callers, logs, metrics and the headless JSON API may rely on) and a
+ * `fault` saying who is to blame, which tells the receiver what it may do next:
+ *   - `peer`:     the remote side sent something bad: close that circuit or link, keep serving others.
+ *   - `local`:    our own caller misused an API (a bug, or bad configuration).
+ *   - `network`:  a transient condition (timeout, unreachable); retrying elsewhere may help.
+ *   - `crypto`:   a cryptographic check failed (bad MAC, bad signature, low-order point).
+ *
+ * This module is deliberately only the vocabulary of errors; it does no logging and no
+ * recovery. Library exceptions (noble, sodium) are wrapped into these, never leaked.
+ */
+
+export type Fault = 'peer' | 'local' | 'network' | 'crypto';
+
+/** Every stable error code, declared once. Add new codes here with their fault. */
+export const ERROR_CODES = {
+  // byte-level decoding
+  TRUNCATED: 'peer',
+  TRAILING_BYTES: 'peer',
+  OVER_LENGTH: 'peer',
+  BAD_VALUE: 'peer',
+  // cells and relay messages
+  BAD_CELL: 'peer',
+  UNRECOGNIZED_COMMAND: 'peer',
+  UNEXPECTED_MESSAGE: 'peer',
+  // crypto
+  BAD_MAC: 'crypto',
+  BAD_SIGNATURE: 'crypto',
+  LOW_ORDER_POINT: 'crypto',
+  BAD_KEY: 'crypto',
+  NONCE_EXHAUSTED: 'crypto',
+  CRYPTO_FAILURE: 'crypto',
+  PROVIDER_UNAVAILABLE: 'local',
+  // handshakes
+  HANDSHAKE_FAILED: 'peer',
+  HANDSHAKE_REPLAY: 'peer',
+  HANDSHAKE_STATE: 'local',
+  UNKNOWN_KEY: 'peer',
+  // onion layers
+  CIRCUIT_TAG_MISMATCH: 'crypto',
+  NOT_RECOGNIZED: 'peer',
+  MESSAGE_TOO_LONG: 'local',
+  BAD_HOP: 'local',
+  // generic misuse
+  INVALID_ARGUMENT: 'local',
+} as const satisfies Record<string, Fault>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ChiveError extends Error {
+  readonly code: ErrorCode;
+  readonly fault: Fault;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChiveError';
+    this.code = code;
+    this.fault = ERROR_CODES[code];
+  }
+}
+
+/** True when `e` is a ChiveError, optionally of the given code. */
+export function isChiveError(e: unknown, code?: ErrorCode): e is ChiveError {
+  return e instanceof ChiveError && (code === undefined || e.code === code);
+}
+
+/** Runs `fn`; any exception that is not already a ChiveError becomes one with `code`. */
+export function wrapErrors<T>(code: ErrorCode, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ChiveError) throw e;
+    throw new ChiveError(code, `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
