@@ -44,6 +44,9 @@ export const ERROR_CODES = {
   NOT_RECOGNIZED: 'peer',
   MESSAGE_TOO_LONG: 'local',
   BAD_HOP: 'local',
+  // files and configuration
+  KEY_FILE_PERMISSIONS: 'local',
+  KEY_FILE_CORRUPT: 'local',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;
