@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   LOW_ORDER_POINT: 'crypto',
   BAD_KEY: 'crypto',
   NONCE_EXHAUSTED: 'crypto',
+  /** A Noise CipherState used after it failed (bad tag, refused frame) or was closed. */
+  CIPHER_CLOSED: 'local',
   CRYPTO_FAILURE: 'crypto',
   PROVIDER_UNAVAILABLE: 'local',
   // handshakes
@@ -47,6 +49,24 @@ export const ERROR_CODES = {
   // files and configuration
   KEY_FILE_PERMISSIONS: 'local',
   KEY_FILE_CORRUPT: 'local',
+  // directory documents (src/dirdoc/)
+  DOCUMENT_UNSUPPORTED_VERSION: 'peer',
+  DOCUMENT_NOT_CANONICAL: 'peer',
+  DOCUMENT_BAD_FIELD: 'peer',
+  BAD_CERT: 'crypto',
+  CERT_EXPIRED: 'peer',
+  DESCRIPTOR_STALE: 'peer',
+  DESCRIPTOR_FROM_FUTURE: 'peer',
+  EXIT_POLICY_SYNTAX: 'local',
+  VOTE_UNKNOWN_AUTHORITY: 'peer',
+  VOTE_EXPIRED: 'peer',
+  VOTE_DUPLICATE: 'local',
+  VOTES_DISAGREE: 'peer',
+  NOT_ENOUGH_VOTES: 'network',
+  CONSENSUS_UNDER_SIGNED: 'crypto',
+  CONSENSUS_EXPIRED: 'peer',
+  CONSENSUS_NOT_YET_VALID: 'peer',
+  CONSENSUS_BODY_MISMATCH: 'peer',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;

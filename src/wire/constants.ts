@@ -34,6 +34,15 @@ export const CellCommand = {
 } as const;
 export type CellCommandCode = (typeof CellCommand)[keyof typeof CellCommand];
 
+/** CREATE2 payload header: handshake type (u16) ‖ handshake data length (u16); then data, then random padding. */
+export const CREATE2_HEADER_LEN = 4;
+/** Longest handshake data one CREATE2 cell carries: CELL_PAYLOAD_LEN − CREATE2_HEADER_LEN. */
+export const MAX_CREATE2_HANDSHAKE_LEN = CELL_PAYLOAD_LEN - CREATE2_HEADER_LEN; // 505
+/** CREATED2 payload header: handshake data length (u16); then data, then random padding. */
+export const CREATED2_HEADER_LEN = 2;
+/** Longest handshake reply one CREATED2 cell carries: CELL_PAYLOAD_LEN − CREATED2_HEADER_LEN. */
+export const MAX_CREATED2_HANDSHAKE_LEN = CELL_PAYLOAD_LEN - CREATED2_HEADER_LEN; // 507
+
 /** Reasons carried in DESTROY (and TRUNCATED). They are never forwarded past one hop. */
 export const DestroyReason = {
   NONE: 0,
@@ -71,6 +80,13 @@ export const ONION_KEY_LEN = 32;
 export const HOP_KEY_MATERIAL_LEN = 3 * ONION_KEY_LEN;
 /** Longest circuit (in hops, counting the end-to-end virtual hop of a rendezvous). */
 export const MAX_HOPS = 8;
+/**
+ * Bytes after the marker in a recognised cell, forward or backward: the relay message and
+ * its padding (CELL_PAYLOAD_LEN − ONION_TAG_LEN − RECOGNIZED_MARKER_LEN). A forward cell for
+ * hop j (1-based) has room for only CELL_PAYLOAD_LEN − j·ONION_TAG_LEN − RECOGNIZED_MARKER_LEN
+ * of them (see `maxForwardBody` in src/onion/client-layers.ts); the rest is filler.
+ */
+export const ONION_BODY_LEN = CELL_PAYLOAD_LEN - ONION_TAG_LEN - RECOGNIZED_MARKER_LEN; // 489
 
 // ---------------------------------------------------------------------------------------
 // Relay messages, inside a recognised cell (docs/PROTOCOL.md §5)
@@ -78,6 +94,15 @@ export const MAX_HOPS = 8;
 
 /** command (1) ‖ stream id (2) ‖ data length (2). */
 export const RELAY_HEADER_LEN = 5;
+/**
+ * Most data bytes one relay message can carry: the room in a backward cell (one tag, the
+ * marker, the header): ONION_BODY_LEN − RELAY_HEADER_LEN = CELL_PAYLOAD_LEN − ONION_TAG_LEN −
+ * RECOGNIZED_MARKER_LEN − RELAY_HEADER_LEN. Forward room shrinks by ONION_TAG_LEN per hop: see
+ * `maxRelayDataLen(hops)` in src/wire/relay-message.ts (452 for 3 hops; 1 hop equals this).
+ */
+export const MAX_BACKWARD_RELAY_DATA_LEN = ONION_BODY_LEN - RELAY_HEADER_LEN; // 484
+/** Longest host name (in bytes, ASCII) a BEGIN may name, as DNS allows. */
+export const MAX_HOSTNAME_LEN = 255;
 
 /** Relay message commands. Unknown values decode to `Unrecognized`; the circuit is closed. */
 export const RelayCommand = {
@@ -163,6 +188,8 @@ export const NTOR_PROTOID = 'ntor-curve25519-sha256-1';
 export const NTOR_ONIONSKIN_LEN = NTOR_NODE_ID_LEN + 2 * X25519_KEY_LEN; // 96
 /** CREATED2 reply for ntor: Y ‖ AUTH. */
 export const NTOR_REPLY_LEN = 2 * X25519_KEY_LEN; // 64
+/** Bytes of the ntor AUTH field in CREATED2 (an HMAC-SHA256 output). */
+export const NTOR_AUTH_LEN = 32;
 
 // ---------------------------------------------------------------------------------------
 // Link (docs/PROTOCOL.md §1)
@@ -181,3 +208,81 @@ export const MAX_CELLS_PER_FRAME = 64;
 export const MAX_LINK_FRAME_LEN = MAX_CELLS_PER_FRAME * CELL_LEN + AEAD_TAG_LEN;
 /** Largest Noise handshake message chive sends (payload included). */
 export const MAX_HANDSHAKE_MESSAGE_LEN = 1024;
+/** Noise HASHLEN for SHA-256: size of the handshake hash h and the chaining key ck. */
+export const NOISE_HASH_LEN = 32;
+/**
+ * The first Noise nonce a CipherState refuses (NONCE_EXHAUSTED). Noise reserves 2^64 - 1;
+ * chive stops earlier, at 2^53 - 1, because its counters are exact JS numbers only up to
+ * there. At one frame per microsecond that is still 285 years of one link.
+ */
+export const NOISE_MAX_NONCE = Number.MAX_SAFE_INTEGER;
+
+// ---------------------------------------------------------------------------------------
+// Directory documents (docs/PROTOCOL.md §6; src/dirdoc/)
+// ---------------------------------------------------------------------------------------
+
+/** Format version byte that starts an encoded relay descriptor. */
+export const DESCRIPTOR_FORMAT_VERSION = 1;
+/** Format version byte that starts an encoded vote. */
+export const VOTE_FORMAT_VERSION = 1;
+/** Format version byte that starts an encoded consensus. */
+export const CONSENSUS_FORMAT_VERSION = 1;
+
+/** Largest encoded relay descriptor (a maximal one is about 2.7 KiB). */
+export const MAX_DESCRIPTOR_LEN = 4 * 1024;
+/** Largest encoded vote (whole descriptors of every relay the authority lists). */
+export const MAX_VOTE_LEN = 4 * 1024 * 1024;
+/** Largest encoded consensus, signatures included. */
+export const MAX_CONSENSUS_LEN = 4 * 1024 * 1024;
+
+/** Ed25519 signature domains: each signature covers utf8(domain) ‖ 0x00 ‖ body. */
+export const SIG_DOMAIN_DESCRIPTOR = 'chive-descriptor-v1';
+export const SIG_DOMAIN_VOTE = 'chive-vote-v1';
+export const SIG_DOMAIN_CONSENSUS = 'chive-consensus-v1';
+export const SIG_DOMAIN_CERT = 'chive-cert-v1';
+
+/** Which key a certificate (signed by the relay identity) certifies. */
+export const CertType = {
+  /** The X25519 onion key (ntor, CREATE2 / EXTEND2). */
+  ONION_KEY: 1,
+  /** The X25519 link key (Noise static key, NK / XK). */
+  LINK_KEY: 2,
+} as const;
+
+/** Relay flags, one bit each in a u8 bitmask (votes and consensus). Other bits are refused. */
+export const RelayFlag = {
+  RUNNING: 0x01,
+  STABLE: 0x02,
+  GUARD: 0x04,
+  EXIT: 0x08,
+  HSDIR: 0x10,
+  FAST: 0x20,
+} as const;
+/** Every defined RelayFlag bit. */
+export const ALL_RELAY_FLAGS = 0x3f;
+
+/** Exit policy rule actions (u8). */
+export const ExitPolicyAction = {
+  REJECT: 0,
+  ACCEPT: 1,
+} as const;
+
+/** Relay nickname: 1..19 characters of [A-Za-z0-9]. */
+export const MAX_NICKNAME_LEN = 19;
+/** Longest relay address (ws:// or wss:// URL), bytes. */
+export const MAX_RELAY_ADDRESS_LEN = 255;
+/** Longest descriptor contact field, bytes of UTF-8. */
+export const MAX_CONTACT_LEN = 256;
+/** Longest software version string, bytes of UTF-8. */
+export const MAX_SOFTWARE_VERSION_LEN = 64;
+/** Most identities in a relay's family. */
+export const MAX_FAMILY_SIZE = 16;
+/** Most rules in an exit policy. */
+export const MAX_EXIT_POLICY_RULES = 128;
+/** Most authority signatures on one consensus. */
+export const MAX_CONSENSUS_SIGNATURES = 32;
+
+/** An authority refuses a descriptor published longer ago than this (and votes use it at valid-after). */
+export const DESCRIPTOR_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** An authority refuses a descriptor published further in the future than this (clock skew). */
+export const DESCRIPTOR_MAX_FUTURE_MS = 5 * 60 * 1000;
