@@ -67,6 +67,17 @@ export const ERROR_CODES = {
   CONSENSUS_EXPIRED: 'peer',
   CONSENSUS_NOT_YET_VALID: 'peer',
   CONSENSUS_BODY_MISMATCH: 'peer',
+  // links (src/io/link*.ts)
+  /** The link could not be dialled: no TCP connection, or the WebSocket upgrade failed. */
+  LINK_CONNECT_FAILED: 'network',
+  /** The server refused the link at the upgrade (busy, shutting down, or pattern not allowed). */
+  LINK_REFUSED: 'network',
+  /** The link's ws upgrade and Noise handshake did not finish within the time allowed. */
+  LINK_HANDSHAKE_TIMEOUT: 'network',
+  /** The link closed (or was closed by the peer) before the operation finished. */
+  LINK_CLOSED: 'network',
+  /** A callback the caller gave the link driver (onLink, onCell, onClose, onDrain) threw. */
+  LINK_HANDLER_FAILED: 'local',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;

@@ -208,6 +208,34 @@ export const MAX_CELLS_PER_FRAME = 64;
 export const MAX_LINK_FRAME_LEN = MAX_CELLS_PER_FRAME * CELL_LEN + AEAD_TAG_LEN;
 /** Largest Noise handshake message chive sends (payload included). */
 export const MAX_HANDSHAKE_MESSAGE_LEN = 1024;
+/** WebSocket subprotocol (Sec-WebSocket-Protocol) of a link whose initiator runs Noise NK (a client). */
+export const LINK_SUBPROTOCOL_NK = 'chive-link-nk';
+/** WebSocket subprotocol of a link whose initiator runs Noise XK (a relay or authority proving its link key). */
+export const LINK_SUBPROTOCOL_XK = 'chive-link-xk';
+/**
+ * WebSocket close codes (RFC 6455 §7.4) a link sends when it closes. 1000-1015 are the
+ * standard ones; 4000-4999 (the private range) are chive's own.
+ */
+export const LinkWsCloseCode = {
+  /** close() by the application (nothing wrong). */
+  NORMAL: 1000,
+  /** The node is shutting down (the server closes all its links). */
+  GOING_AWAY: 1001,
+  /** A transport frame that is not a whole number of cells or fails its tag. */
+  PROTOCOL_ERROR: 1002,
+  /** A text WebSocket message (links carry binary messages only). */
+  UNSUPPORTED_DATA: 1003,
+  /** A WebSocket message over MAX_LINK_FRAME_LEN (sent by ws itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** The receiving application failed while handling a cell. */
+  INTERNAL_ERROR: 1011,
+  /** The Noise handshake failed: malformed message, bad tag, wrong key, non-empty payload. */
+  HANDSHAKE_FAILED: 4001,
+  /** The handshake did not finish in time. */
+  HANDSHAKE_TIMEOUT: 4002,
+  /** No cell in either direction for the idle timeout. */
+  IDLE_TIMEOUT: 4003,
+} as const;
 /** Noise HASHLEN for SHA-256: size of the handshake hash h and the chaining key ck. */
 export const NOISE_HASH_LEN = 32;
 /**
