@@ -1,0 +1,155 @@
+/**
+ * One relay's onion layer for one circuit: the hop side of chive's tagging-resistant relay
+ * crypto (ARCHITECTURE.md appendix; docs/PROTOCOL.md §4).
+ *
+ * Forward (client → hop), for a payload `X = t ‖ b` (|t| = ONION_TAG_LEN = T, |b| = P − T,
+ * P = CELL_PAYLOAD_LEN) and this hop's forward counter `c`:
+ *   - the tag must be `MAC(kf, c, b)` (ChaCha20-Poly1305 with empty associated data and
+ *     nonce = writeCounterNonce(c)), else CIRCUIT_TAG_MISMATCH and nothing changes;
+ *   - `m = b ⊕ KS(kf, c)[0 : P−T]`, `c += 1`;
+ *   - `m` starting with RECOGNIZED_MARKER_LEN zero bytes is for this hop; otherwise the
+ *     payload becomes `m ‖ KS(kf, c)[P−T : P]` (this hop's filler) for the next hop.
+ * Backward (hop → client), with this hop's backward counter `d`:
+ *   - originate: `m = marker ‖ body ‖ random`, `X = MAC(ko, d, b) ‖ b` with
+ *     `b = m ⊕ KS(ko, d)`; `d += 1`;
+ *   - relay: `X ⊕= KS(kr, d)[0 : P]`; `d += 1`.
+ *
+ * processForward and relayBackward work in place and allocate nothing per cell (the
+ * nonce, a work copy of the cell and the filler window are preallocated here).
+ *
+ * Not here: what to do with a recognised body (relay message codec), where to forward
+ * (circuit table), or destroying the circuit on an error (the caller does that).
+ */
+import { ChiveError } from '../errors.js';
+import type { CryptoProvider, Rng } from '../crypto/provider.js';
+import { CELL_PAYLOAD_LEN, ONION_BODY_LEN, ONION_TAG_LEN, RECOGNIZED_MARKER_LEN } from '../wire/constants.js';
+import { writeCounterNonce, type HopKeys } from './hop-keys.js';
+import { CELL_STREAM_LEN, KeystreamWindow, checkPayloadLength, copyOnionKey, drawRandom, startsWithMarker } from './keystream.js';
+
+const P = CELL_PAYLOAD_LEN;
+const T = ONION_TAG_LEN;
+/** Per-cell nonce size (RFC 8439 ChaCha20). */
+const NONCE_LEN = 12;
+/** The first keystream block used for data (block 0 keys Poly1305). */
+const FIRST_DATA_BLOCK = 1;
+
+/** Outcome of a forward cell at one hop. */
+export type ForwardResult =
+  /** The cell is for this hop; `body` is a view into the payload: `m` after the marker (ONION_BODY_LEN bytes). */
+  | { readonly recognized: true; readonly body: Uint8Array }
+  /** Not for this hop: the payload now holds `m ‖ filler`; forward it to the next hop. */
+  | { readonly recognized: false };
+
+const NOT_RECOGNIZED: ForwardResult = Object.freeze({ recognized: false });
+
+export class RelayLayer {
+  private readonly kf: Uint8Array;
+  private readonly ko: Uint8Array;
+  private readonly kr: Uint8Array;
+  /** Forward cells verified so far (the implicit forward counter `c`). */
+  private c = 0;
+  /** Backward cells originated or relayed so far (the implicit backward counter `d`). */
+  private d = 0;
+  private readonly nonce = new Uint8Array(NONCE_LEN);
+  /** A work copy of the cell, so that a rejected cell leaves the caller's payload as it was. */
+  private readonly work = new Uint8Array(P);
+  private readonly workTag = this.work.subarray(0, T);
+  private readonly workBody = this.work.subarray(T);
+  /** A whole-block copy of a backward cell for relayBackward. */
+  private readonly stream = new Uint8Array(CELL_STREAM_LEN);
+  private readonly streamCell = this.stream.subarray(0, P);
+  /** `KS(kf, c)[P−T : P]`: this hop's forward filler. */
+  private readonly filler: KeystreamWindow;
+  private destroyed = false;
+
+  constructor(private readonly provider: CryptoProvider, keys: HopKeys) {
+    this.kf = copyOnionKey(keys.forward, 'forward key');
+    this.ko = copyOnionKey(keys.backwardOriginate, 'backward-originate key');
+    this.kr = copyOnionKey(keys.backwardRelay, 'backward-relay key');
+    this.filler = new KeystreamWindow(provider, P - T, P);
+  }
+
+  /** Forward cells this hop has accepted (its counter `c`). */
+  get forwardCount(): number {
+    return this.c;
+  }
+
+  /** Backward cells this hop has originated or relayed (its counter `d`). */
+  get backwardCount(): number {
+    return this.d;
+  }
+
+  /**
+   * Verifies and peels this hop's forward layer of `payload` (P bytes) in place. Throws
+   * CIRCUIT_TAG_MISMATCH (payload and counters untouched) when the tag does not verify:
+   * the caller must destroy the circuit.
+   */
+  processForward(payload: Uint8Array): ForwardResult {
+    this.checkUsable();
+    checkPayloadLength(payload, 'forward cell');
+    const work = this.work;
+    work.set(payload);
+    const nonce = writeCounterNonce(this.nonce, this.c);
+    if (!this.provider.aeadOpenDetached(this.kf, nonce, null, this.workBody, this.workTag, this.workBody)) {
+      throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'forward cell failed its hop tag check');
+    }
+    this.c += 1;
+    payload.set(this.workBody); // m = payload[0 : P−T]
+    if (startsWithMarker(payload)) {
+      return { recognized: true, body: payload.subarray(RECOGNIZED_MARKER_LEN, P - T) };
+    }
+    payload.set(this.filler.compute(this.kf, nonce), P - T);
+    return NOT_RECOGNIZED;
+  }
+
+  /**
+   * Originates a backward cell carrying `body` (at most ONION_BODY_LEN bytes) towards the
+   * client: `m = marker ‖ body ‖ random padding` sealed under ko with counter `d`. Writes
+   * into `out` (P bytes) when given, else into a new buffer.
+   */
+  originateBackward(body: Uint8Array, rng: Rng, out: Uint8Array = new Uint8Array(P)): Uint8Array {
+    this.checkUsable();
+    checkPayloadLength(out, 'backward cell buffer');
+    if (body.length > ONION_BODY_LEN) {
+      throw new ChiveError('MESSAGE_TOO_LONG', `backward body of ${body.length} bytes exceeds ${ONION_BODY_LEN}`);
+    }
+    const padLength = ONION_BODY_LEN - body.length;
+    const padding = padLength > 0 ? drawRandom(rng, padLength) : undefined;
+    const work = this.work;
+    work.fill(0, T, T + RECOGNIZED_MARKER_LEN);
+    work.set(body, T + RECOGNIZED_MARKER_LEN);
+    if (padding) work.set(padding, T + RECOGNIZED_MARKER_LEN + body.length);
+    const nonce = writeCounterNonce(this.nonce, this.d);
+    this.provider.aeadSealDetached(this.ko, nonce, null, this.workBody, this.workBody, this.workTag);
+    this.d += 1;
+    out.set(work);
+    return out;
+  }
+
+  /** Adds this hop's backward stream layer to a cell from further out, in place. */
+  relayBackward(payload: Uint8Array): void {
+    this.checkUsable();
+    checkPayloadLength(payload, 'backward cell');
+    const nonce = writeCounterNonce(this.nonce, this.d);
+    // Over a whole-block copy (CELL_STREAM_LEN): the 3 spare keystream bytes are discarded.
+    const stream = this.stream;
+    stream.set(payload);
+    this.provider.chacha20Xor(this.kr, nonce, FIRST_DATA_BLOCK, stream, stream);
+    payload.set(this.streamCell);
+    this.d += 1;
+  }
+
+  /** Zeroes this layer's keys and scratch; any later call throws BAD_HOP. */
+  destroy(): void {
+    this.kf.fill(0);
+    this.ko.fill(0);
+    this.kr.fill(0);
+    this.work.fill(0);
+    this.stream.fill(0);
+    this.destroyed = true;
+  }
+
+  private checkUsable(): void {
+    if (this.destroyed) throw new ChiveError('BAD_HOP', 'this onion layer has been destroyed');
+  }
+}
