@@ -75,6 +75,8 @@ export class ClientLayers {
   private readonly hops: ClientHop[] = [];
   /** φ: the fillers of the hops before the target (at most (MAX_HOPS − 1)·T bytes). */
   private readonly phi = new Uint8Array((MAX_HOPS - 1) * T);
+  private readonly lastTargetTag = new Uint8Array(T);
+  private readonly lastBackTag = new Uint8Array(T);
   /** decryptBackward scratch, in whole ChaCha20 blocks (CELL_STREAM_LEN = 512 bytes). */
   private readonly backCell = new Uint8Array(CELL_STREAM_LEN);
   private readonly backCellTag = this.backCell.subarray(0, T);
@@ -166,6 +168,7 @@ export class ClientLayers {
       if (padLength > 0) out.set(drawRandom(rng, padLength), T + RECOGNIZED_MARKER_LEN + body.length);
       out.set(innerTail, P - fillerLength);
       this.provider.aeadSealDetached(target.kf, target.nonce, null, outBody, outBody, outTag);
+      this.lastTargetTag.set(outTag);
 
       // Outward layers: m_i = X_{i+1}[0 : P−T], X_i = MAC(kf_i, c_i, b_i) ‖ b_i.
       let falseRecognition = false;
@@ -222,12 +225,26 @@ export class ClientLayers {
         }
         for (let k = 0; k <= i; k++) hops[k]!.d += 1;
         payload.set(this.backCellTag);
+        this.lastBackTag.set(this.backCellTag);
         payload.set(this.backMView, T);
         return { hop: i, body: payload.subarray(T + RECOGNIZED_MARKER_LEN) };
       }
       provider.chacha20Xor(h.kr, nonce, FIRST_DATA_BLOCK, cell, cell);
     }
     throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'backward cell matches no hop of the circuit');
+  }
+
+  /**
+   * The target hop's tag of the last forward cell built (what that hop verifies), and the
+   * originating hop's tag of the last backward cell accepted: views valid until the next
+   * call, echoed in authenticated SENDMEs.
+   */
+  get lastForwardTag(): Uint8Array {
+    return this.lastTargetTag;
+  }
+
+  get lastBackwardTag(): Uint8Array {
+    return this.lastBackTag;
   }
 
   /** Zeroes every hop's keys; any later call throws BAD_HOP. */

@@ -60,6 +60,8 @@ export class RelayLayer {
   private readonly streamCell = this.stream.subarray(0, P);
   /** `KS(kf, c)[P−T : P]`: this hop's forward filler. */
   private readonly filler: KeystreamWindow;
+  private readonly lastForward = new Uint8Array(T);
+  private readonly lastOriginated = new Uint8Array(T);
   private destroyed = false;
 
   constructor(private readonly provider: CryptoProvider, keys: HopKeys) {
@@ -94,6 +96,7 @@ export class RelayLayer {
       throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'forward cell failed its hop tag check');
     }
     this.c += 1;
+    this.lastForward.set(this.workTag);
     payload.set(this.workBody); // m = payload[0 : P−T]
     if (startsWithMarker(payload)) {
       return { recognized: true, body: payload.subarray(RECOGNIZED_MARKER_LEN, P - T) };
@@ -122,6 +125,7 @@ export class RelayLayer {
     const nonce = writeCounterNonce(this.nonce, this.d);
     this.provider.aeadSealDetached(this.ko, nonce, null, this.workBody, this.workBody, this.workTag);
     this.d += 1;
+    this.lastOriginated.set(this.workTag);
     out.set(work);
     return out;
   }
@@ -137,6 +141,19 @@ export class RelayLayer {
     this.provider.chacha20Xor(this.kr, nonce, FIRST_DATA_BLOCK, stream, stream);
     payload.set(this.streamCell);
     this.d += 1;
+  }
+
+  /**
+   * The hop tag of the last forward cell this hop verified, or of the last backward cell it
+   * originated, whichever came last for that direction: a view valid until the next call.
+   * Flow control echoes these in authenticated SENDMEs (docs/PROTOCOL.md, flow control).
+   */
+  get lastForwardTag(): Uint8Array {
+    return this.lastForward;
+  }
+
+  get lastOriginatedTag(): Uint8Array {
+    return this.lastOriginated;
   }
 
   /** Zeroes this layer's keys and scratch; any later call throws BAD_HOP. */

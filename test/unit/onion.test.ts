@@ -9,7 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { allCryptoProviders } from '../../src/crypto/load.js';
 import { isChiveError } from '../../src/errors.js';
-import { writeCounterNonce } from '../../src/onion/hop-keys.js';
+import { hopKeysFromMaterial, writeCounterNonce } from '../../src/onion/hop-keys.js';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { ClientLayers, maxForwardBody } from '../../src/onion/client-layers.js';
 import { RelayLayer } from '../../src/onion/relay-layer.js';
 import { KeystreamWindow } from '../../src/onion/keystream.js';
@@ -309,5 +310,30 @@ describe('cross-provider equality', () => {
     expect(providers.length).toBeGreaterThanOrEqual(1);
     expect(transcripts[0]!.length).toBe(3 * (10 + 10 + 4));
     for (const t of transcripts.slice(1)) expect(t).toEqual(transcripts[0]);
+  });
+});
+
+describe('tags exposed for authenticated SENDMEs', () => {
+  it.each(allCryptoProviders().map((p) => [p.name, p] as const))('%s: the client and the hop see the same tags', (_n, p) => {
+    const rngT = (n: number) => new Uint8Array(nodeRandomBytes(n));
+    const keys = [0, 1, 2].map(() => hopKeysFromMaterial(rngT(96)));
+    const client = new ClientLayers(p);
+    keys.forEach((k) => client.addHop(k));
+    const relays = keys.map((k) => new RelayLayer(p, k));
+    const cell = client.encryptForward(2, new Uint8Array([1, 2, 3]), rngT);
+    const sentTag = client.lastForwardTag.slice();
+    relays[0]!.processForward(cell);
+    relays[1]!.processForward(cell);
+    const arrived = cell.slice(0, 16);
+    expect(relays[2]!.processForward(cell).recognized).toBe(true);
+    expect(relays[2]!.lastForwardTag).toEqual(sentTag);
+    expect(arrived).toEqual(sentTag);
+
+    const back = relays[2]!.originateBackward(new Uint8Array([9]), rngT);
+    const origTag = relays[2]!.lastOriginatedTag.slice();
+    relays[1]!.relayBackward(back);
+    relays[0]!.relayBackward(back);
+    expect(client.decryptBackward(back).hop).toBe(2);
+    expect(client.lastBackwardTag).toEqual(origTag);
   });
 });
