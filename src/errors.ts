@@ -78,6 +78,8 @@ export const ERROR_CODES = {
   LINK_CLOSED: 'network',
   /** A callback the caller gave the link driver (onLink, onCell, onClose, onDrain) threw. */
   LINK_HANDLER_FAILED: 'local',
+  // flow control
+  FLOW_CONTROL_VIOLATION: 'peer',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;

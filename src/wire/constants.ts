@@ -19,6 +19,12 @@ export const CELL_PAYLOAD_LEN = 509;
 /** Bytes of a whole cell on a link: 4 + 1 + 509. */
 export const CELL_LEN = CIRC_ID_LEN + CELL_COMMAND_LEN + CELL_PAYLOAD_LEN; // 514
 
+/**
+ * High bit of a circuit id: set in every id chosen by the side that initiated the link (the
+ * Noise initiator), clear in ids chosen by the link responder, so the two never collide.
+ */
+export const CIRC_ID_INITIATOR_BIT = 0x8000_0000;
+
 /** Link-level cell commands. Unknown values decode to `Unrecognized` and close the link. */
 export const CellCommand = {
   /** Link padding; ignored by the receiver. Circuit id must be 0. */

@@ -1,0 +1,79 @@
+/**
+ * One circuit as a relay sees it, and the per-link table that finds it.
+ *
+ * A circuit has a previous side (the link and circuit id it was created on) and, once
+ * extended, a next side; each side's link keeps a map circId → circuit, so a cell arriving
+ * on (link, circId) finds its circuit in O(1) and knows its direction by comparing sides.
+ * The circuit owns its onion layer, its exit streams and its flow-control windows.
+ *
+ * Not the cell handling (relay/relay-node.ts) and not the exit I/O (relay/exit.ts).
+ */
+import type { Link } from '../src/io/link.js';
+import type { RelayLayer } from '../src/onion/relay-layer.js';
+import { DeliverWindow, PackageWindow } from '../src/flow/sendme.js';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import {
+  CIRCUIT_WINDOW_INCREMENT, CIRCUIT_WINDOW_START, CIRC_ID_INITIATOR_BIT,
+} from '../src/wire/constants.js';
+import type { ExitStream } from './exit.js';
+
+export interface CircuitSide {
+  readonly link: Link;
+  readonly circId: number;
+}
+
+export class RelayCircuit {
+  next: CircuitSide | null = null;
+  /** Set while an EXTEND2 waits for the next hop's CREATED2. */
+  extending = false;
+  closed = false;
+  readonly streams = new Map<number, ExitStream>();
+  /** Backward DATA this hop originates (as an exit). */
+  readonly packageWindow: PackageWindow;
+  /** Forward DATA delivered to this hop (as an exit). */
+  readonly deliverWindow = new DeliverWindow(CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT);
+  /** Bytes this circuit has queued towards its previous hop, for the OOM handler. */
+  queuedSince = 0;
+
+  constructor(
+    provider: CryptoProvider,
+    readonly serial: number,
+    readonly prev: CircuitSide,
+    readonly layer: RelayLayer,
+    readonly createdAt: number,
+  ) {
+    this.packageWindow = new PackageWindow(provider, CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT);
+  }
+}
+
+/** What the relay keeps per link. */
+export class LinkState {
+  readonly circuits = new Map<number, RelayCircuit>();
+  /** The neighbour's identity (hex) when the link is to a relay we know, else null. */
+  neighbourIdentity: string | null = null;
+  /** Token bucket for CREATE2 from this link. */
+  createTokens: number;
+  createTokensAt: number;
+
+  constructor(readonly link: Link, createBurst: number, now: number) {
+    this.createTokens = createBurst;
+    this.createTokensAt = now;
+  }
+
+  /** A fresh circuit id for a CREATE2 we send on this link (high bit per link role). */
+  allocateCircId(rng: (n: number) => Uint8Array): number {
+    const bit = this.link.role === 'initiator' ? CIRC_ID_INITIATOR_BIT : 0;
+    for (;;) {
+      const r = rng(4);
+      const id = ((((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) & 0x7fff_ffff) | bit) >>> 0;
+      if (id !== 0 && !this.circuits.has(id)) return id;
+    }
+  }
+
+  /** True when `circId` carries the high bit the link's remote side must use. */
+  isValidRemoteCircId(circId: number): boolean {
+    if (circId === 0) return false;
+    const remoteIsInitiator = this.link.role === 'responder';
+    return ((circId & CIRC_ID_INITIATOR_BIT) !== 0) === remoteIsInitiator;
+  }
+}
