@@ -49,6 +49,10 @@ export const ERROR_CODES = {
   // files and configuration
   KEY_FILE_PERMISSIONS: 'local',
   KEY_FILE_CORRUPT: 'local',
+  /** A relay configuration file or flag is wrong: unknown key, bad value, duplicate scalar (relay/config.ts). */
+  CONFIG_INVALID: 'local',
+  /** A metrics / status HTTP endpoint could not listen on its address (relay/metrics.ts). */
+  METRICS_LISTEN_FAILED: 'local',
   // directory documents (src/dirdoc/)
   DOCUMENT_UNSUPPORTED_VERSION: 'peer',
   DOCUMENT_NOT_CANONICAL: 'peer',
@@ -78,6 +82,8 @@ export const ERROR_CODES = {
   LINK_CLOSED: 'network',
   /** A callback the caller gave the link driver (onLink, onCell, onClose, onDrain) threw. */
   LINK_HANDLER_FAILED: 'local',
+  // circuits
+  EXTEND_REFUSED: 'peer',
   // flow control
   FLOW_CONTROL_VIOLATION: 'peer',
   // generic misuse

@@ -1,0 +1,33 @@
+/**
+ * The relay's own counters: plain numbers the cell engine bumps on its hot path, read by
+ * the metrics exporter (relay/metrics.ts) and the status endpoint. Every refusal has a
+ * named reason so an operator sees why the relay said no.
+ *
+ * Not Prometheus itself: the exporter copies these into its registry when scraped.
+ */
+export const REFUSAL_REASONS = [
+  'unknown_circuit', 'bad_tag', 'bad_relay_message', 'no_next_hop', 'bad_circ_id', 'circ_id_in_use',
+  'create_rate', 'max_circuits', 'max_circuits_per_link', 'replay', 'bad_handshake', 'unexpected_created2',
+  'bad_cell', 'extend_refused', 'exit_policy', 'not_exit', 'unknown_neighbour', 'flow_control', 'oom',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export class RelayCounters {
+  cellsIn = 0;
+  cellsOut = 0;
+  circuitsCreated = 0;
+  circuitsDestroyed = 0;
+  linksOpened = 0;
+  linksClosed = 0;
+  oomKills = 0;
+  internalErrors = 0;
+  readonly handshakes = { ntorOk: 0, ntorFail: 0, xkOut: 0, xkOutFail: 0 };
+  readonly refusals: Record<RefusalReason, number> = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<
+    RefusalReason,
+    number
+  >;
+
+  refuse(reason: RefusalReason): void {
+    this.refusals[reason] += 1;
+  }
+}
