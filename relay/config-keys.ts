@@ -87,6 +87,8 @@ interface KeyCommon {
   /** Placeholder for the value in --help: NAME, BYTES, DURATION, … */
   readonly type: string;
   readonly doc: string;
+  /** Never printed by formatConfig (no key is secret today; the rule stays). */
+  readonly secret?: boolean;
 }
 /** A key with a default value (given as text, parsed like a file value). */
 export interface ScalarKeyDef<T> extends KeyCommon {
@@ -257,7 +259,7 @@ export const CONFIG_KEYS: ConfigKeyTable = {
   },
   accountingPeriod: {
     kind: 'scalar', name: 'AccountingPeriod', type: 'day|week|month', default: 'month',
-    doc: 'Length of the accounting period (periods start at 00:00 UTC, Mondays, the 1st).',
+    doc: 'Length of the accounting period AccountingMax applies to.',
     parse: oneOf<AccountingPeriod>(['day', 'week', 'month']), format: identity,
   },
   family: {
@@ -272,7 +274,7 @@ export const CONFIG_KEYS: ConfigKeyTable = {
   },
   maxLinks: {
     kind: 'scalar', name: 'MaxLinks', type: 'N', default: '4096',
-    doc: 'Most open links (clients and relays); more are refused at the upgrade.',
+    doc: 'Most open links, from clients and relays together.',
     ...count(1, 1_000_000),
   },
   maxCircuits: {
@@ -306,7 +308,7 @@ export const CONFIG_KEYS: ConfigKeyTable = {
   },
   maxQueuedBytesPerLink: {
     kind: 'scalar', name: 'MaxQueuedBytesPerLink', type: 'BYTES', default: '4 MB',
-    doc: 'Bytes queued on one link before its circuits stop being read (backpressure).',
+    doc: 'Bound of the write queue of one link; beyond it the link applies backpressure.',
     ...bytes(16 * 1024),
   },
   metricsPort: {
@@ -341,12 +343,12 @@ export const CONFIG_KEYS: ConfigKeyTable = {
   },
   onionKeyGraceMs: {
     kind: 'scalar', name: 'OnionKeyGrace', type: 'DURATION', default: '7 days',
-    doc: 'How long the previous onion key still answers handshakes; at most OnionKeyRotation.',
+    doc: 'How long the previous onion key still answers handshakes; at most OnionKeyRotation (the default is capped to it).',
     ...duration(0),
   },
   descriptorUploadIntervalMs: {
     kind: 'scalar', name: 'DescriptorUploadInterval', type: 'DURATION', default: '1 hour',
-    doc: 'How often the descriptor is uploaded to every authority (also on start and on change).',
+    doc: 'How often the descriptor is uploaded again to every authority (it is also uploaded on start).',
     ...duration(1000),
   },
   testnet: {

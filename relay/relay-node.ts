@@ -199,13 +199,43 @@ export class RelayNode {
       return;
     }
     this.counters.cellsOut += 1;
-    circ.next.link.sendCell(circ.next.circId, CellCommand.RELAY, payload);
+    const next = circ.next.link;
+    next.sendCell(circ.next.circId, CellCommand.RELAY, payload);
+    if (next.congested) this.checkMemory();
   }
 
   private backward(circ: RelayCircuit, payload: Uint8Array): void {
     circ.layer.relayBackward(payload);
     this.counters.cellsOut += 1;
-    circ.prev.link.sendCell(circ.prev.circId, CellCommand.RELAY, payload);
+    const prev = circ.prev.link;
+    prev.sendCell(circ.prev.circId, CellCommand.RELAY, payload);
+    if (prev.congested) this.checkMemory();
+  }
+
+  /**
+   * The out-of-memory handler: when the bytes queued on all links exceed
+   * `limits.maxQueuedBytes`, destroy circuits on the link with the most queued data, oldest
+   * circuit first, until the total is back under the cap. (Queues are per link, so "the
+   * circuits with the oldest queued data" is approximated by the oldest circuits of the most
+   * backed-up link: those are the ones whose data has waited longest.)
+   */
+  checkMemory(): void {
+    let total = this.queuedBytes();
+    if (total <= this.limits.maxQueuedBytes) return;
+    const byQueue = [...this.links.values()].sort((a, b) => b.link.bufferedBytes - a.link.bufferedBytes);
+    for (const state of byQueue) {
+      const circuits = [...state.circuits.values()].sort((a, b) => a.createdAt - b.createdAt || a.serial - b.serial);
+      for (const circ of circuits) {
+        this.counters.oomKills += 1;
+        this.counters.refuse('oom');
+        this.destroyCircuit(circ, DestroyReason.RESOURCE_LIMIT, null);
+      }
+      // Dropping the link's unsent cells is what frees the memory: close it if still over.
+      total = this.queuedBytes();
+      if (total > this.limits.maxQueuedBytes) state.link.close('out of memory: queue dropped');
+      total = this.queuedBytes();
+      if (total <= this.limits.maxQueuedBytes) return;
+    }
   }
 
   private onCreate2(state: LinkState, circId: number, cellBytes: Uint8Array): void {
@@ -288,7 +318,9 @@ export class RelayNode {
     const body = encodeRelayMessage(msg);
     circ.layer.originateBackward(body, this.rng, this.scratch);
     this.counters.cellsOut += 1;
-    circ.prev.link.sendCell(circ.prev.circId, CellCommand.RELAY, this.scratch);
+    const prev = circ.prev.link;
+    prev.sendCell(circ.prev.circId, CellCommand.RELAY, this.scratch);
+    if (prev.congested) this.checkMemory();
     return circ.layer.lastOriginatedTag;
   }
 
