@@ -82,10 +82,27 @@ export const ERROR_CODES = {
   LINK_CLOSED: 'network',
   /** A callback the caller gave the link driver (onLink, onCell, onClose, onDrain) threw. */
   LINK_HANDLER_FAILED: 'local',
-  // circuits
-  EXTEND_REFUSED: 'peer',
   // flow control
   FLOW_CONTROL_VIOLATION: 'peer',
+  // client circuits and streams (client/)
+  /** A circuit could not be built: link, CREATE2 / EXTEND2 refused with DESTROY, or a bad handshake reply. */
+  CIRCUIT_BUILD_FAILED: 'network',
+  /** A circuit was not built within the time allowed (what was built is destroyed). */
+  CIRCUIT_BUILD_TIMEOUT: 'network',
+  /** A hop answered EXTEND2 with TRUNCATED: it could not or would not reach the next relay. */
+  EXTEND_REFUSED: 'network',
+  /** The circuit was torn down from outside: DESTROY from the network, or its link closed. */
+  CIRCUIT_DESTROYED: 'network',
+  /** The circuit was closed by this side (destroy(), the pool closed), or used after it closed. */
+  CIRCUIT_CLOSED: 'local',
+  /** The exit answered BEGIN with END (its reason is in the message): policy, refused, unresolved. */
+  STREAM_REFUSED: 'network',
+  /** No CONNECTED within the time allowed for a stream to open. */
+  STREAM_TIMEOUT: 'network',
+  /** The exit ended an open stream with an error reason (reset, timeout, …) instead of DONE. */
+  STREAM_CLOSED: 'network',
+  /** Every circuit id of a link, or stream id of a circuit, is taken. */
+  IDS_EXHAUSTED: 'local',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;
