@@ -283,12 +283,12 @@ export const CONFIG_KEYS: ConfigKeyTable = {
     ...count(1, 10_000_000),
   },
   maxCircuitsPerLink: {
-    kind: 'scalar', name: 'MaxCircuitsPerLink', type: 'N', default: '16384',
+    kind: 'scalar', name: 'MaxCircuitsPerLink', type: 'N', default: '8192',
     doc: 'Most circuits on one link.',
     ...count(1, 10_000_000),
   },
   createRate: {
-    kind: 'scalar', name: 'CreateRate', type: 'NUMBER', default: '100',
+    kind: 'scalar', name: 'CreateRate', type: 'NUMBER', default: '200',
     doc: 'CREATE2 per second accepted from one link (token bucket); 0 = unlimited.',
     parse: (text) => {
       if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || Number(text) > 1_000_000) invalid(`${JSON.stringify(text)} is not a rate in 0..1000000`);
@@ -297,7 +297,7 @@ export const CONFIG_KEYS: ConfigKeyTable = {
     format: String,
   },
   createBurst: {
-    kind: 'scalar', name: 'CreateBurst', type: 'N', default: '500',
+    kind: 'scalar', name: 'CreateBurst', type: 'N', default: '400',
     doc: 'CREATE2 accepted at once from one link before CreateRate applies.',
     ...count(1, 1_000_000),
   },
@@ -307,8 +307,8 @@ export const CONFIG_KEYS: ConfigKeyTable = {
     ...bytes(16 * 1024),
   },
   maxQueuedBytesPerLink: {
-    kind: 'scalar', name: 'MaxQueuedBytesPerLink', type: 'BYTES', default: '4 MB',
-    doc: 'Bound of the write queue of one link; beyond it the link applies backpressure.',
+    kind: 'scalar', name: 'MaxQueuedBytesPerLink', type: 'BYTES', default: '8 MB',
+    doc: 'Bytes queued on one link before the relay closes that link.',
     ...bytes(16 * 1024),
   },
   metricsPort: {

@@ -39,8 +39,8 @@ const DURATION_UNITS: ReadonlyMap<string, number> = unitTable([
   [WEEK, ['w', 'week', 'weeks']],
 ]);
 
-/** The longest duration a key may hold: Node timers overflow above 2^31 − 1 ms (≈ 24.8 days). */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** The longest duration a key may hold: 24 days, below where Node timers overflow (2^31 − 1 ms ≈ 24.8 days). */
+export const MAX_DURATION_MS = 24 * 24 * 60 * 60 * 1000;
 
 function unitTable(rows: readonly (readonly [number, readonly string[]])[]): Map<string, number> {
   const table = new Map<string, number>();

@@ -15,8 +15,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { ChiveError, isChiveError } from '../src/errors.js';
-import { type ExitRule, formatExitPolicy, maskOf, parseExitPolicy } from '../src/dirdoc/exit-policy.js';
-import { compareBytes, formatIpv4, parseIpv4, parseRelayAddress } from '../src/dirdoc/fields.js';
+import { formatExitPolicy, maskOf, parseExitPolicy } from '../src/dirdoc/exit-policy.js';
+import { compareBytes, parseIpv4, parseRelayAddress } from '../src/dirdoc/fields.js';
 import { MAX_EXIT_POLICY_RULES, MAX_FAMILY_SIZE } from '../src/wire/constants.js';
 import { type AnyConfigKeyDef, type ConfigField, type RelayConfig, CONFIG_FIELDS, findConfigKey, kebabCase, keyDef } from './config-keys.js';
 import { formatBytes, formatDuration } from './config-units.js';
@@ -209,7 +209,7 @@ export function resolveConfig(source: ConfigSource): RelayConfig {
 
   const advertisedHost = resolveAdvertised(c, where);
   if (!c.testnet && isPrivateHost(advertisedHost)) {
-    invalid(`${where(c.advertisedUrl !== undefined && source.values.has('advertisedUrl') ? 'advertisedUrl' : 'address')}: the relay would advertise ${advertisedHost}, a private or loopback address; set AdvertisedURL to a public address, or Testnet 1 for a local test network`);
+    invalid(`${where(source.values.has('advertisedUrl') ? 'advertisedUrl' : 'address')}: the relay would advertise ${advertisedHost}, a private or loopback address; set AdvertisedURL to a public address, or Testnet 1 for a local test network`);
   }
   c.exitPolicy = effectiveExitPolicy(c, source, advertisedHost);
   c.family = uniqueSorted(c.family);
@@ -234,18 +234,19 @@ function resolveAdvertised(c: RelayConfig, where: (f: ConfigField) => string): s
  */
 function effectiveExitPolicy(c: RelayConfig, source: ConfigSource, advertisedHost: string): string[] {
   const lines = source.values.get('exitPolicy') ?? [];
-  const rules: ExitRule[] = parseExitPolicy(c.exitPolicy.join('\n'));
+  const accepts = c.exitPolicy.some((rule) => rule.startsWith('accept'));
   if (!c.testnet) {
-    for (const [i, rule] of rules.entries()) {
-      const prefix = rule.action === 'accept' ? privatePrefixOf(rule.address, rule.maskBits) : undefined;
-      if (prefix !== undefined) {
-        const at = lines.find((v) => v.text.includes(formatIpv4(rule.address)))?.where ?? lines[0]?.where ?? 'ExitPolicy';
-        invalid(`${at}: ExitPolicy rule "${c.exitPolicy[i]}" accepts only private addresses (${prefix}); exits reach private addresses only with Testnet 1`);
+    for (const line of lines) {
+      for (const rule of parseExitPolicy(line.text)) {
+        const prefix = rule.action === 'accept' ? privatePrefixOf(rule.address, rule.maskBits) : undefined;
+        if (prefix !== undefined) {
+          invalid(`${line.where}: ExitPolicy rule "${formatExitPolicy([rule])}" accepts only private addresses (${prefix}); exits reach private addresses only with Testnet 1`);
+        }
       }
     }
   }
   let policy = c.exitPolicy;
-  if (!c.testnet && rules.some((r) => r.action === 'accept')) {
+  if (!c.testnet && accepts) {
     const guard = PRIVATE_IPV4_PREFIXES.map(([net, bits]) => `reject ${net}/${bits}:*`);
     const own = parseIpv4(advertisedHost);
     if (own !== undefined) guard.push(formatExitPolicy([{ action: 'reject', address: own, maskBits: 32, portMin: 1, portMax: 65535 }]));

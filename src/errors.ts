@@ -71,6 +71,28 @@ export const ERROR_CODES = {
   CONSENSUS_EXPIRED: 'peer',
   CONSENSUS_NOT_YET_VALID: 'peer',
   CONSENSUS_BODY_MISMATCH: 'peer',
+  // directory authorities, their HTTP API and clients (directory/, src/io/directory-client.ts,
+  // src/io/network-file.ts, client/consensus.ts)
+  /** An upload claims a listed identity with other keys and no newer published time, or with keys it rotated away from. */
+  DESCRIPTOR_IDENTITY_CONFLICT: 'peer',
+  /** An upload for a listed relay with the same keys is not newer than the listed descriptor. */
+  DESCRIPTOR_SUPERSEDED: 'peer',
+  /** An upload's link key is already listed for another relay identity. */
+  DESCRIPTOR_KEY_CONFLICT: 'peer',
+  /** The authority HTTP API refused the request itself: unknown path, wrong method or content type, bad parameter. */
+  DIRECTORY_BAD_REQUEST: 'peer',
+  /** The authority does not hold that document (yet): no consensus, unknown relay, vote or signature of another period. */
+  DIRECTORY_NOT_FOUND: 'network',
+  /** An authority could not be reached, is starting or stopping, or did not answer in time. */
+  DIRECTORY_UNREACHABLE: 'network',
+  /** An authority answered with an unexpected HTTP status or a malformed response. */
+  DIRECTORY_HTTP_ERROR: 'network',
+  /** The authority HTTP API could not listen on its address. */
+  DIRECTORY_LISTEN_FAILED: 'local',
+  /** No authority served an acceptable consensus and no valid one is cached (the message names each authority's reason). */
+  CONSENSUS_UNAVAILABLE: 'network',
+  /** The network file is missing, unreadable, or breaks one of its rules. */
+  NETWORK_FILE_INVALID: 'local',
   // links (src/io/link*.ts)
   /** The link could not be dialled: no TCP connection, or the WebSocket upgrade failed. */
   LINK_CONNECT_FAILED: 'network',

@@ -1,0 +1,40 @@
+/**
+ * `chive`: a thin dispatcher to each role's command module. It parses nothing but the
+ * subcommand name; every command owns its flags and its --help.
+ *
+ * Not a place for logic: anything more than picking a module belongs to that module.
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
+  relay: {
+    summary: 'run a relay (chive relay --help)',
+    load: async () => (await import('../relay/command.js')).runRelayCommand,
+  },
+  directory: {
+    summary: 'run a directory authority (chive directory --help)',
+    load: async () => (await import('../directory/command.js')).runDirectoryCommand,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: chive <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write('chive 0.1.0\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`chive: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const run = await command.load();
+  return run(rest);
+}
