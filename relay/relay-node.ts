@@ -29,7 +29,7 @@ export interface RelayLimits {
   maxLinks: number;
   maxCircuits: number;
   maxCircuitsPerLink: number;
-  /** CREATE2 per second per source link, and the bucket size. */
+  /** CREATE2 per second per source link (0 = unlimited), and the bucket size. */
   createRate: number;
   createBurst: number;
   /** Total bytes queued on all links before the OOM handler kills circuits. */
@@ -297,6 +297,7 @@ export class RelayNode {
   }
 
   private takeCreateToken(state: LinkState): boolean {
+    if (this.limits.createRate <= 0) return true; // 0 = unlimited
     const t = this.now();
     const refill = ((t - state.createTokensAt) / 1000) * this.limits.createRate;
     state.createTokens = Math.min(this.limits.createBurst, state.createTokens + refill);
