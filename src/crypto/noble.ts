@@ -9,6 +9,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { x25519 as nobleX25519, ed25519 as nobleEd25519 } from '@noble/curves/ed25519.js';
 import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { hkdf, expand } from '@noble/hashes/hkdf.js';
@@ -97,6 +98,12 @@ export function createNobleProvider(): CryptoProvider {
       }
       plaintextOut.set(opened);
       return true;
+    },
+
+    poly1305(key, message, tagOut) {
+      checkLength('Poly1305 key', key, 32);
+      checkLength('Poly1305 tag', tagOut, 16);
+      tagOut.set(poly1305(message, key));
     },
 
     sha256: (data) => sha256(data),

@@ -56,6 +56,13 @@ export interface CryptoProvider {
     ciphertext: Uint8Array, tag: Uint8Array, plaintextOut: Uint8Array,
   ): boolean;
 
+  /**
+   * One-time Poly1305 (RFC 8439 §2.5) of `message` under the 32-byte one-time `key`, written
+   * into the 16-byte `tagOut`. Used with a key from ChaCha20 block 0 to check a cell's tag
+   * without decrypting it (docs/PROTOCOL.md §4); compare tags with `equal`.
+   */
+  poly1305(key: Uint8Array, message: Uint8Array, tagOut: Uint8Array): void;
+
   sha256(data: Uint8Array): Uint8Array;
   sha512(data: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;

@@ -25,6 +25,7 @@ export interface SodiumNative {
   crypto_aead_chacha20poly1305_ietf_decrypt_detached(
     m: Uint8Array, nsec: null, c: Uint8Array, mac: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array,
   ): void;
+  crypto_onetimeauth(out: Uint8Array, m: Uint8Array, k: Uint8Array): void;
   crypto_hash_sha256(out: Uint8Array, m: Uint8Array): void;
   crypto_hash_sha512(out: Uint8Array, m: Uint8Array): void;
   sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
@@ -113,6 +114,12 @@ export function createSodiumProvider(sodium: SodiumNative): CryptoProvider {
       } catch {
         return false;
       }
+    },
+
+    poly1305(key, message, tagOut) {
+      checkLength('Poly1305 key', key, 32);
+      checkLength('Poly1305 tag', tagOut, 16);
+      sodium.crypto_onetimeauth(tagOut, message, key);
     },
 
     sha256(data) {

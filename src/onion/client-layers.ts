@@ -20,6 +20,7 @@ import {
   CELL_PAYLOAD_LEN, MAX_HOPS, ONION_TAG_LEN, RECOGNIZED_MARKER_LEN,
 } from '../wire/constants.js';
 import { writeCounterNonce, type HopKeys } from './hop-keys.js';
+import { CellCipher } from './cell-cipher.js';
 import { CELL_STREAM_LEN, KeystreamWindow, checkPayloadLength, copyOnionKey, drawRandom, startsWithMarker } from './keystream.js';
 
 const P = CELL_PAYLOAD_LEN;
@@ -80,16 +81,14 @@ export class ClientLayers {
   /** decryptBackward scratch, in whole ChaCha20 blocks (CELL_STREAM_LEN = 512 bytes). */
   private readonly backCell = new Uint8Array(CELL_STREAM_LEN);
   private readonly backCellTag = this.backCell.subarray(0, T);
-  private readonly backCellSealed = this.backCell.subarray(T, P);
-  private readonly backM = new Uint8Array(CELL_STREAM_LEN);
-  private readonly backMView = this.backM.subarray(0, P - T);
-  private readonly backReseal = new Uint8Array(P - T);
-  private readonly backResealTag = new Uint8Array(T);
+  /** ChaCha20-Poly1305 over one cell body, in whole blocks. */
+  private readonly cipher: CellCipher;
   private readonly looksRecognized: (m: Uint8Array) => boolean;
   private destroyed = false;
 
   constructor(private readonly provider: CryptoProvider, options: ClientLayersOptions = {}) {
     this.looksRecognized = options.dangerouslyLooksRecognized ?? ((m) => startsWithMarker(m));
+    this.cipher = new CellCipher(provider);
   }
 
   get hopCount(): number {
@@ -167,7 +166,7 @@ export class ClientLayers {
       out.set(body, T + RECOGNIZED_MARKER_LEN);
       if (padLength > 0) out.set(drawRandom(rng, padLength), T + RECOGNIZED_MARKER_LEN + body.length);
       out.set(innerTail, P - fillerLength);
-      this.provider.aeadSealDetached(target.kf, target.nonce, null, outBody, outBody, outTag);
+      this.cipher.seal(target.kf, target.nonce, outBody, out);
       this.lastTargetTag.set(outTag);
 
       // Outward layers: m_i = X_{i+1}[0 : P−T], X_i = MAC(kf_i, c_i, b_i) ‖ b_i.
@@ -176,7 +175,7 @@ export class ClientLayers {
         if (this.looksRecognized(out.subarray(0, P - T))) falseRecognition = true;
         const h = hops[i]!;
         out.copyWithin(T, 0, P - T);
-        this.provider.aeadSealDetached(h.kf, h.nonce, null, outBody, outBody, outTag);
+        this.cipher.seal(h.kf, h.nonce, outBody, out);
       }
       // A hop before the target would take the cell for its own: redraw the padding. With
       // no padding (a body of exactly maxForwardBody) the cell is fixed: the 2^-32 risk
@@ -212,21 +211,19 @@ export class ClientLayers {
     for (let i = 0; i < hops.length; i++) {
       const h = hops[i]!;
       const nonce = writeCounterNonce(h.nonce, h.d);
-      // The tag check is "decrypt, re-seal, compare the tags in constant time": the same
-      // MAC(ko_i, d_i, X[T:]) as an AEAD open, but a mismatch (the common case for every
-      // hop but the sender) costs no exception, which the providers' open would throw.
-      const m = this.backM;
-      m.set(this.backCellSealed);
-      provider.chacha20Xor(h.ko, nonce, FIRST_DATA_BLOCK, m, m);
-      provider.aeadSealDetached(h.ko, nonce, null, this.backMView, this.backReseal, this.backResealTag);
-      if (provider.equal(this.backResealTag, this.backCellTag)) {
+      // The tag check alone (one ChaCha20 block + Poly1305): a mismatch, the common case for
+      // every hop but the sender, costs no decryption and no exception.
+      const cipher = this.cipher;
+      if (cipher.verify(h.ko, nonce, cell)) {
+        cipher.decryptAfterVerify(h.ko, nonce, cell);
+        const m = cipher.body;
         if (!startsWithMarker(m)) {
           throw new ChiveError('NOT_RECOGNIZED', `backward cell from hop ${i} lacks the recognised marker`);
         }
         for (let k = 0; k <= i; k++) hops[k]!.d += 1;
         payload.set(this.backCellTag);
         this.lastBackTag.set(this.backCellTag);
-        payload.set(this.backMView, T);
+        payload.set(m, T);
         return { hop: i, body: payload.subarray(T + RECOGNIZED_MARKER_LEN) };
       }
       provider.chacha20Xor(h.kr, nonce, FIRST_DATA_BLOCK, cell, cell);
@@ -256,8 +253,7 @@ export class ClientLayers {
     }
     this.phi.fill(0);
     this.backCell.fill(0);
-    this.backM.fill(0);
-    this.backReseal.fill(0);
+    this.cipher.wipe();
     this.destroyed = true;
   }
 

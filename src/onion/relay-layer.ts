@@ -15,7 +15,7 @@
  *   - relay: `X ⊕= KS(kr, d)[0 : P]`; `d += 1`.
  *
  * processForward and relayBackward work in place and allocate nothing per cell (the
- * nonce, a work copy of the cell and the filler window are preallocated here).
+ * nonce and a CellCipher with its scratch are preallocated here).
  *
  * Not here: what to do with a recognised body (relay message codec), where to forward
  * (circuit table), or destroying the circuit on an error (the caller does that).
@@ -24,7 +24,8 @@ import { ChiveError } from '../errors.js';
 import type { CryptoProvider, Rng } from '../crypto/provider.js';
 import { CELL_PAYLOAD_LEN, ONION_BODY_LEN, ONION_TAG_LEN, RECOGNIZED_MARKER_LEN } from '../wire/constants.js';
 import { writeCounterNonce, type HopKeys } from './hop-keys.js';
-import { CELL_STREAM_LEN, KeystreamWindow, checkPayloadLength, copyOnionKey, drawRandom, startsWithMarker } from './keystream.js';
+import { CellCipher } from './cell-cipher.js';
+import { CELL_STREAM_LEN, checkPayloadLength, copyOnionKey, drawRandom, startsWithMarker } from './keystream.js';
 
 const P = CELL_PAYLOAD_LEN;
 const T = ONION_TAG_LEN;
@@ -51,15 +52,14 @@ export class RelayLayer {
   /** Backward cells originated or relayed so far (the implicit backward counter `d`). */
   private d = 0;
   private readonly nonce = new Uint8Array(NONCE_LEN);
-  /** A work copy of the cell, so that a rejected cell leaves the caller's payload as it was. */
+  /** Builds originated cells: m at work[T:]. */
   private readonly work = new Uint8Array(P);
-  private readonly workTag = this.work.subarray(0, T);
+  /** ChaCha20-Poly1305 over one cell body, in whole blocks (a rejected cell leaves the payload as it was). */
+  private readonly cipher: CellCipher;
   private readonly workBody = this.work.subarray(T);
   /** A whole-block copy of a backward cell for relayBackward. */
   private readonly stream = new Uint8Array(CELL_STREAM_LEN);
   private readonly streamCell = this.stream.subarray(0, P);
-  /** `KS(kf, c)[P−T : P]`: this hop's forward filler. */
-  private readonly filler: KeystreamWindow;
   private readonly lastForward = new Uint8Array(T);
   private readonly lastOriginated = new Uint8Array(T);
   private destroyed = false;
@@ -68,7 +68,7 @@ export class RelayLayer {
     this.kf = copyOnionKey(keys.forward, 'forward key');
     this.ko = copyOnionKey(keys.backwardOriginate, 'backward-originate key');
     this.kr = copyOnionKey(keys.backwardRelay, 'backward-relay key');
-    this.filler = new KeystreamWindow(provider, P - T, P);
+    this.cipher = new CellCipher(provider);
   }
 
   /** Forward cells this hop has accepted (its counter `c`). */
@@ -89,19 +89,18 @@ export class RelayLayer {
   processForward(payload: Uint8Array): ForwardResult {
     this.checkUsable();
     checkPayloadLength(payload, 'forward cell');
-    const work = this.work;
-    work.set(payload);
     const nonce = writeCounterNonce(this.nonce, this.c);
-    if (!this.provider.aeadOpenDetached(this.kf, nonce, null, this.workBody, this.workTag, this.workBody)) {
+    const cipher = this.cipher;
+    if (!cipher.open(this.kf, nonce, payload)) {
       throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'forward cell failed its hop tag check');
     }
     this.c += 1;
-    this.lastForward.set(this.workTag);
-    payload.set(this.workBody); // m = payload[0 : P−T]
+    this.lastForward.set(payload.subarray(0, T));
+    payload.set(cipher.body); // m = payload[0 : P−T]
     if (startsWithMarker(payload)) {
       return { recognized: true, body: payload.subarray(RECOGNIZED_MARKER_LEN, P - T) };
     }
-    payload.set(this.filler.compute(this.kf, nonce), P - T);
+    payload.set(cipher.filler, P - T);
     return NOT_RECOGNIZED;
   }
 
@@ -123,10 +122,9 @@ export class RelayLayer {
     work.set(body, T + RECOGNIZED_MARKER_LEN);
     if (padding) work.set(padding, T + RECOGNIZED_MARKER_LEN + body.length);
     const nonce = writeCounterNonce(this.nonce, this.d);
-    this.provider.aeadSealDetached(this.ko, nonce, null, this.workBody, this.workBody, this.workTag);
+    this.cipher.seal(this.ko, nonce, this.workBody, out);
     this.d += 1;
-    this.lastOriginated.set(this.workTag);
-    out.set(work);
+    this.lastOriginated.set(this.cipher.tag);
     return out;
   }
 
@@ -163,6 +161,7 @@ export class RelayLayer {
     this.kr.fill(0);
     this.work.fill(0);
     this.stream.fill(0);
+    this.cipher.wipe();
     this.destroyed = true;
   }
 

@@ -84,6 +84,13 @@ describe.each(providers.map((p) => [p.name, p] as const))('%s provider: publishe
     expect(inPlace).toEqual(out);
   });
 
+  it('Poly1305 matches RFC 8439 §2.5.2', () => {
+    const key = fromHex('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b');
+    const tag = new Uint8Array(16);
+    p.poly1305(key, utf8('Cryptographic Forum Research Group'), tag);
+    expect(toHex(tag)).toBe('a8061dc1305136c6c22b8baf0c0127a9');
+  });
+
   it('SHA-256, SHA-512, HMAC-SHA256 and HKDF match their published vectors', () => {
     expect(toHex(p.sha256(utf8('abc')))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(toHex(p.sha512(utf8('abc'))).slice(0, 32)).toBe('ddaf35a193617abacc417349ae204131');
@@ -171,6 +178,12 @@ describe('sodium and noble agree byte for byte', () => {
       expect(s.aeadOpenDetached(key, nonce, ad, inPlace, tagS, inPlace)).toBe(true);
       expect(inPlace).toEqual(data);
 
+      const polyKey = rand(32);
+      const tS = new Uint8Array(16);
+      const tN = new Uint8Array(16);
+      s.poly1305(polyKey, data, tS);
+      noble.poly1305(polyKey, data, tN);
+      expect(tS).toEqual(tN);
       expect(s.sha256(data)).toEqual(noble.sha256(data));
       expect(s.sha512(data)).toEqual(noble.sha512(data));
       expect(s.hmacSha256(key, data)).toEqual(noble.hmacSha256(key, data));
