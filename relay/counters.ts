@@ -6,9 +6,10 @@
  * Not Prometheus itself: the exporter copies these into its registry when scraped.
  */
 export const REFUSAL_REASONS = [
-  'unknown_circuit', 'bad_tag', 'bad_relay_message', 'no_next_hop', 'bad_circ_id', 'circ_id_in_use',
-  'create_rate', 'max_circuits', 'max_circuits_per_link', 'replay', 'bad_handshake', 'unexpected_created2',
-  'bad_cell', 'extend_refused', 'exit_policy', 'not_exit', 'unknown_neighbour', 'flow_control', 'oom',
+  'create_rate', 'max_circuits', 'max_circuits_per_link', 'max_links', 'replay', 'bad_cell',
+  'bad_frame', 'bad_tag', 'bad_relay_message', 'bad_handshake', 'bad_circ_id', 'circ_id_in_use',
+  'unknown_circuit', 'unknown_stream', 'unexpected_created2', 'no_next_hop', 'unknown_neighbour', 'exit_policy',
+  'not_exit', 'extend_refused', 'flow_control', 'oom', 'hibernating', 'shutting_down',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -126,9 +126,17 @@ export class ExitStream {
     return due;
   }
 
-  /** END from the client: half-close towards the server. */
-  onEnd(): void {
+  /**
+   * END from the client: DONE is a half-close towards the server (we go on sending what the
+   * server says until it finishes); any other reason means the stream is gone at once.
+   */
+  onEnd(reason: number): void {
     this.remoteEnded = true;
+    if (reason !== EndReason.DONE) {
+      this.localEnded = true; // the client expects no END back
+      this.close();
+      return;
+    }
     this.socket?.end();
     this.maybeGone();
   }

@@ -14,6 +14,7 @@
  * Not here: what to count (the daemon decides), the monitor UI (relay/monitor/), and any
  * client address: no metric is labelled by peer.
  */
+import { REFUSAL_REASONS as COUNTED_REFUSAL_REASONS } from './counters.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -28,13 +29,8 @@ export const LINK_KINDS: readonly LinkKind[] = ['client', 'relay'];
 export const HANDSHAKE_KINDS: readonly HandshakeKind[] = ['ntor', 'noise_nk', 'noise_xk'];
 
 /** Why the relay refused something a peer asked for; each is a label value of refusals_total. */
-export const REFUSAL_REASONS = [
-  'create_rate', 'max_circuits', 'max_circuits_per_link', 'max_links', 'replay', 'bad_cell',
-  'bad_frame', 'bad_tag', 'bad_relay_message', 'bad_handshake', 'bad_circ_id', 'circ_id_in_use',
-  'unknown_circuit', 'unexpected_created2', 'no_next_hop', 'unknown_neighbour', 'exit_policy',
-  'not_exit', 'extend_refused', 'extend_to_previous_hop', 'extend_key_mismatch', 'flow_control',
-  'oom', 'hibernating', 'shutting_down', 'other',
-] as const;
+/** Every refusal reason the relay counts (relay/counters.ts), plus `other` for anything else. */
+export const REFUSAL_REASONS = [...COUNTED_REFUSAL_REASONS, 'other'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Label values of circuits_destroyed_total: the DESTROY reason names, lower-cased, and `other`. */

@@ -36,16 +36,18 @@ export function handleRecognized(node: RelayNode, circ: RelayCircuit, body: Uint
     case 'BEGIN':
       return handleBegin(node, circ, msg.streamId, msg.target.host, msg.target.port);
     case 'DATA': {
-      const stream = requireStream(circ, msg.streamId);
       const tag = circ.layer.lastForwardTag.slice();
       const circuitSendme = circ.deliverWindow.onDelivered();
-      const streamSendme = stream.onData(msg.data);
+      const stream = circ.streams.get(msg.streamId);
+      // DATA for a stream that is gone races our END: it still counts for the circuit window.
+      const streamSendme = stream ? stream.onData(msg.data) : false;
+      if (!stream) node.counters.refuse('unknown_stream');
       if (circuitSendme) node.sendBackward(circ, { kind: 'SENDME', streamId: 0, version: 1, tag });
       if (streamSendme) node.sendBackward(circ, { kind: 'SENDME', streamId: msg.streamId, version: 1, tag });
       return;
     }
     case 'END':
-      circ.streams.get(msg.streamId)?.onEnd();
+      circ.streams.get(msg.streamId)?.onEnd(msg.reason);
       return;
     case 'SENDME':
       if (msg.streamId === 0) {
@@ -61,12 +63,6 @@ export function handleRecognized(node: RelayNode, circ: RelayCircuit, body: Uint
     default:
       throw new ChiveError('UNEXPECTED_MESSAGE', `relay message ${msg.kind} is not accepted at this hop`);
   }
-}
-
-function requireStream(circ: RelayCircuit, streamId: number): ExitStream {
-  const s = circ.streams.get(streamId);
-  if (!s) throw new ChiveError('UNEXPECTED_MESSAGE', 'DATA for a stream that does not exist');
-  return s;
 }
 
 function handleExtend(node: RelayNode, circ: RelayCircuit, msg: Extend2Message): void {

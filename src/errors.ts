@@ -125,6 +125,24 @@ export const ERROR_CODES = {
   STREAM_CLOSED: 'network',
   /** Every circuit id of a link, or stream id of a circuit, is taken. */
   IDS_EXHAUSTED: 'local',
+  // SOCKS5 front end (client/socks.ts, client/socks-server.ts)
+  /** A SOCKS5 greeting or request breaks RFC 1928: wrong version, no methods, non-zero reserved byte, bad domain name. */
+  SOCKS_MALFORMED: 'peer',
+  /** A SOCKS5 request names an address type other than IPv4, domain name or IPv6 (its length is unknowable). */
+  SOCKS_ADDRESS_TYPE_UNKNOWN: 'peer',
+  /** A SOCKS5 client did not finish its greeting and request within the time allowed. */
+  SOCKS_HANDSHAKE_TIMEOUT: 'peer',
+  /** The SOCKS5 server could not listen on its address. */
+  SOCKS_LISTEN_FAILED: 'local',
+  // path selection, guards and build times (client/path-selection.ts, client/guards.ts, client/guard-store.ts, client/build-timeout.ts)
+  /** No Running Exit relay allows the requested target (address and port), or the requested last hop does not. */
+  PATH_NO_EXIT: 'network',
+  /** The consensus has too few Running relays that can go together (distinct, not one family, not one /16) for the path asked. */
+  PATH_NOT_ENOUGH_RELAYS: 'network',
+  /** None of the guards offered for the first hop is a Running relay of the consensus that fits the path. */
+  PATH_NO_GUARD: 'network',
+  /** A client state file (guards.json, build-times.json) is unreadable or breaks its format (delete it to start afresh). */
+  CLIENT_STATE_CORRUPT: 'local',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;

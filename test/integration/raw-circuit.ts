@@ -29,7 +29,7 @@ export class RawLink {
   private readonly handlers = new Map<number, (cell: Uint8Array) => void>();
   private constructor(readonly link: Link, readonly provider: CryptoProvider) {
     link.onCell((buf, off) => {
-      const cell = buf.slice(off, off + CELL_LEN);
+      const cell = new Uint8Array(buf.subarray(off, off + CELL_LEN)); // a copy (Buffer#slice is a view)
       this.handlers.get(readCellCircId(cell, 0))?.(cell);
     });
   }
