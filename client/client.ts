@@ -1,0 +1,267 @@
+/**
+ * The chive client: bootstraps from a network file (consensus → guards → first circuit,
+ * with progress events), picks paths, builds circuits within a learned timeout, retries on
+ * other relays (never forever), keeps a small pool of preemptive exit circuits, and opens
+ * streams over them. The SOCKS front end, the test network and the benchmarks use it.
+ *
+ * Not the wire (client/circuit.ts), the path rules (client/path-selection.ts), the guard
+ * rules (client/guards.ts) or the timeout statistics (client/build-timeout.ts).
+ */
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { loadCryptoProvider } from '../src/crypto/load.js';
+import type { CryptoProvider, Rng } from '../src/crypto/provider.js';
+import { ChiveError, isChiveError } from '../src/errors.js';
+import { exitPolicyAllows, type CheckedConsensus, type ConsensusRelay } from '../src/dirdoc/index.js';
+import { ensureDataDir } from '../src/io/key-files.js';
+import type { NetworkConfig } from '../src/io/network-file.js';
+import { toHex } from '../src/bytes.js';
+import { BuildTimeoutEstimator, DEFAULT_BUILD_TIMEOUT_OPTIONS, TESTNET_BUILD_TIMEOUT_OPTIONS } from './build-timeout.js';
+import { buildCircuit, CircuitBuildError } from './circuit-builder.js';
+import type { ClientCircuit } from './circuit.js';
+import { ConsensusClient } from './consensus.js';
+import { GuardState, DEFAULT_GUARD_OPTIONS, TESTNET_GUARD_OPTIONS } from './guards.js';
+import { loadGuardState, saveGuardState, guardStatePath } from './guard-store.js';
+import { LinkPool } from './link-pool.js';
+import { relayInfoFromConsensus, selectPath, unitRngFrom, type PathTarget } from './path-selection.js';
+
+export type BootstrapStage = 'consensus' | 'guards' | 'circuit' | 'ready';
+export interface BootstrapProgress {
+  readonly stage: BootstrapStage;
+  /** ms since bootstrap() began. */
+  readonly elapsedMs: number;
+}
+
+export interface ClientOptions {
+  readonly network: NetworkConfig;
+  /** Where the consensus cache and guards live (none kept when absent). */
+  readonly dataDir?: string;
+  readonly provider?: CryptoProvider;
+  readonly rng?: Rng;
+  /** Allow two relays of one /16 in a path (default: the network file's testnet flag). */
+  readonly allowSameSubnet?: boolean;
+  /** Exit circuits kept built ahead of need (default 2). */
+  readonly preemptiveCircuits?: number;
+  /** Build attempts per request, each on a fresh path (default 3). */
+  readonly maxBuildAttempts?: number;
+  readonly streamTimeoutMs?: number;
+  readonly onProgress?: (p: BootstrapProgress) => void;
+  readonly log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface CircuitRequest {
+  /** The stream target: the last hop must be an exit allowing it. Absent: any last hop. */
+  readonly target?: PathTarget;
+  readonly hops?: number;
+  readonly lastHop?: Uint8Array;
+}
+
+export class ChiveClient {
+  readonly provider: CryptoProvider;
+  readonly rng: Rng;
+  readonly consensus: ConsensusClient;
+  readonly pool: LinkPool;
+  readonly timeouts: BuildTimeoutEstimator;
+  private guards: GuardState;
+  private readonly circuits = new Set<ClientCircuit>();
+  private readonly allowSameSubnet: boolean;
+  private readonly unitRng: () => number;
+  private closed = false;
+  private replenishing = false;
+  /** Failures and timeouts of circuit builds since start (for chive bench). */
+  readonly stats = { builds: 0, buildFailures: 0, buildTimeouts: 0 };
+
+  constructor(private readonly options: ClientOptions) {
+    this.provider = options.provider ?? loadCryptoProvider();
+    this.rng = options.rng ?? ((n) => this.provider.randomBytes(n));
+    this.unitRng = unitRngFrom(this.rng);
+    this.allowSameSubnet = options.allowSameSubnet ?? options.network.testnet;
+    if (options.dataDir) ensureDataDir(options.dataDir);
+    this.consensus = new ConsensusClient({
+      provider: this.provider,
+      network: options.network,
+      dataDir: options.dataDir,
+      bootstrapTimeoutMs: 30_000,
+      log: options.log,
+    });
+    this.pool = new LinkPool({ provider: this.provider, rng: this.rng, connectTimeoutMs: 5_000 });
+    const testnet = options.network.testnet;
+    this.timeouts = new BuildTimeoutEstimator(testnet ? TESTNET_BUILD_TIMEOUT_OPTIONS : DEFAULT_BUILD_TIMEOUT_OPTIONS);
+    const guardOptions = testnet ? TESTNET_GUARD_OPTIONS : DEFAULT_GUARD_OPTIONS;
+    this.guards = options.dataDir ? loadGuardState(guardStatePath(options.dataDir), guardOptions) : new GuardState(guardOptions);
+  }
+
+  /** Consensus → guards → first circuit. Resolves with the time it took. */
+  async bootstrap(): Promise<{ bootstrapMs: number }> {
+    const t0 = performance.now();
+    const progress = (stage: BootstrapStage) => this.options.onProgress?.({ stage, elapsedMs: performance.now() - t0 });
+    const consensus = await this.consensus.start();
+    progress('consensus');
+    this.updateGuards(consensus);
+    this.consensus.onConsensus((c) => this.updateGuards(c));
+    progress('guards');
+    const first = await this.getCircuit({});
+    void first;
+    progress('circuit');
+    void this.replenish();
+    progress('ready');
+    return { bootstrapMs: performance.now() - t0 };
+  }
+
+  private updateGuards(consensus: CheckedConsensus): void {
+    this.guards.update(consensus, Date.now(), this.unitRng);
+    this.saveGuards();
+  }
+
+  private saveGuards(): void {
+    if (this.options.dataDir) saveGuardState(guardStatePath(this.options.dataDir), this.guards);
+  }
+
+  private requireConsensus(): CheckedConsensus {
+    const c = this.consensus.current();
+    if (!c) throw new ChiveError('CONSENSUS_EXPIRED', 'the client holds no valid consensus (bootstrap first)');
+    return c;
+  }
+
+  /** Builds a new circuit for `request`, retrying on fresh paths; never retries forever. */
+  async buildCircuit(request: CircuitRequest = {}): Promise<ClientCircuit> {
+    const attempts = this.options.maxBuildAttempts ?? 3;
+    const exclude: Uint8Array[] = [];
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (this.closed) throw new ChiveError('CIRCUIT_CLOSED', 'the client is closed');
+      const consensus = this.requireConsensus();
+      const path = selectPath(consensus, {
+        hops: request.hops,
+        target: request.target,
+        lastHop: request.lastHop,
+        guards: this.guards.firstHops(Date.now()),
+        allowSameSubnet: this.allowSameSubnet,
+        rng: this.unitRng,
+        exclude,
+      });
+      const timeoutMs = this.timeouts.timeoutMsForHops(path.length);
+      const started = performance.now();
+      this.stats.builds += 1;
+      try {
+        const circuit = await buildCircuit({
+          provider: this.provider,
+          rng: this.rng,
+          pool: this.pool,
+          path: path.map(relayInfoFromConsensus),
+          timeoutMs,
+        });
+        this.timeouts.record(performance.now() - started);
+        if (this.guards.recordSuccess(path[0]!.identity, Date.now())) this.saveGuards();
+        this.track(circuit);
+        return circuit;
+      } catch (e) {
+        lastError = e;
+        this.stats.buildFailures += 1;
+        const hop = e instanceof CircuitBuildError ? e.hop : 0;
+        if (isChiveError(e, 'CIRCUIT_BUILD_TIMEOUT')) {
+          this.stats.buildTimeouts += 1;
+          this.timeouts.recordTimeout(performance.now() - started);
+        }
+        const culprit: ConsensusRelay | undefined = path[hop];
+        if (culprit) exclude.push(culprit.identity);
+        if (hop === 0) {
+          this.guards.recordFailure(path[0]!.identity, Date.now());
+          this.saveGuards();
+        }
+        this.options.log?.('warn', 'circuit build failed', { attempt, hop, code: isChiveError(e) ? e.code : 'UNKNOWN' });
+      }
+    }
+    throw new ChiveError('CIRCUIT_BUILD_FAILED', `no circuit after ${attempts} attempts: ${describe(lastError)}`, { cause: lastError });
+  }
+
+  private track(circuit: ClientCircuit): void {
+    this.circuits.add(circuit);
+    circuit.onClose(() => {
+      this.circuits.delete(circuit);
+      void this.replenish();
+    });
+  }
+
+  /** An open circuit able to serve `request` (reused when one fits), else a new one. */
+  async getCircuit(request: CircuitRequest): Promise<ClientCircuit> {
+    for (const c of this.circuits) {
+      if (!c.closed && this.fits(c, request)) return c;
+    }
+    const c = await this.buildCircuit(request);
+    return c;
+  }
+
+  private fits(c: ClientCircuit, request: CircuitRequest): boolean {
+    if (request.hops !== undefined && c.hops.length !== request.hops) return false;
+    if (request.lastHop && toHex(c.hops[c.hops.length - 1]!.identity) !== toHex(request.lastHop)) return false;
+    if (!request.target) return true;
+    const consensus = this.consensus.current();
+    const exitId = toHex(c.hops[c.hops.length - 1]!.identity);
+    const exit = consensus?.relays.find((r) => toHex(r.identity) === exitId);
+    if (!exit) return false;
+    try {
+      return exitPolicyAllows(exit.exitPolicy, request.target.host, request.target.port);
+    } catch {
+      return false; // a host name: only a fresh path check can say
+    }
+  }
+
+  /** Keeps `preemptiveCircuits` open circuits ready (in the background; failures are logged). */
+  private async replenish(): Promise<void> {
+    if (this.replenishing || this.closed) return;
+    this.replenishing = true;
+    try {
+      const want = this.options.preemptiveCircuits ?? 2;
+      let failures = 0;
+      while (!this.closed && this.circuits.size < want && failures < 3) {
+        try {
+          await this.buildCircuit({});
+        } catch {
+          failures += 1;
+        }
+      }
+    } finally {
+      this.replenishing = false;
+    }
+  }
+
+  /** Opens a stream to host:port through an exit that allows it; one retry on a fresh circuit. */
+  async openStream(host: string, port: number): Promise<Duplex> {
+    const timeoutMs = this.options.streamTimeoutMs ?? 15_000;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const circuit = attempt === 0 ? await this.getCircuit({ target: { host, port } }) : await this.buildCircuit({ target: { host, port } });
+      try {
+        return await circuit.openStream(host, port, { timeoutMs });
+      } catch (e) {
+        lastError = e;
+        // The exit's own refusal (policy, connection refused) is final: retrying elsewhere
+        // would not change the answer for the same target and policy.
+        if (isChiveError(e, 'STREAM_REFUSED')) throw e;
+      }
+    }
+    throw lastError;
+  }
+
+  /** Open circuits (for /circuit and the monitor). */
+  openCircuits(): ClientCircuit[] {
+    return [...this.circuits].filter((c) => !c.closed);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.consensus.stop();
+    for (const c of this.circuits) c.destroy();
+    this.circuits.clear();
+    await this.pool.close();
+  }
+}
+
+function describe(e: unknown): string {
+  return isChiveError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+}
+
+export function defaultClientDataDir(base: string, name = 'client'): string {
+  return join(base, name);
+}
