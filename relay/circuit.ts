@@ -27,22 +27,41 @@ export class RelayCircuit {
   /** Set while an EXTEND2 waits for the next hop's CREATED2. */
   extending = false;
   closed = false;
-  readonly streams = new Map<number, ExitStream>();
-  /** Backward DATA this hop originates (as an exit). */
-  readonly packageWindow: PackageWindow;
-  /** Forward DATA delivered to this hop (as an exit). */
-  readonly deliverWindow = new DeliverWindow(CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT);
+  private streamMap: Map<number, ExitStream> | null = null;
+  private packageW: PackageWindow | null = null;
+  private deliverW: DeliverWindow | null = null;
   /** Bytes this circuit has queued towards its previous hop, for the OOM handler. */
   queuedSince = 0;
 
   constructor(
-    provider: CryptoProvider,
+    private readonly provider: CryptoProvider,
     readonly serial: number,
     readonly prev: CircuitSide,
     readonly layer: RelayLayer,
     readonly createdAt: number,
-  ) {
-    this.packageWindow = new PackageWindow(provider, CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT);
+  ) {}
+
+  // Streams and windows exist only at exits and only once used: most circuits a relay
+  // carries are middle hops, and memory per circuit is what limits a relay.
+
+  /** Exit streams of this circuit, by stream id. */
+  get streams(): Map<number, ExitStream> {
+    return (this.streamMap ??= new Map());
+  }
+
+  /** Backward DATA this hop originates (as an exit). */
+  get packageWindow(): PackageWindow {
+    return (this.packageW ??= new PackageWindow(this.provider, CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT));
+  }
+
+  /** Forward DATA delivered to this hop (as an exit). */
+  get deliverWindow(): DeliverWindow {
+    return (this.deliverW ??= new DeliverWindow(CIRCUIT_WINDOW_START, CIRCUIT_WINDOW_INCREMENT));
+  }
+
+  /** True when the circuit has exit streams (without creating the map). */
+  get hasStreams(): boolean {
+    return this.streamMap !== null && this.streamMap.size > 0;
   }
 }
 

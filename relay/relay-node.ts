@@ -14,7 +14,7 @@ import { ReplayCache } from '../src/handshake/replay-cache.js';
 import type { Link } from '../src/io/link.js';
 import { startLinkServer, type LinkServer } from '../src/io/link-server.js';
 import { hopKeysFromMaterial } from '../src/onion/hop-keys.js';
-import { RelayLayer } from '../src/onion/relay-layer.js';
+import { OnionScratch, RelayLayer } from '../src/onion/relay-layer.js';
 import { encodeCell, readCellCircId, readCellCommand, decodeCell } from '../src/wire/cell.js';
 import { CELL_PAYLOAD_LEN, CellCommand, DestroyReason, HandshakeType } from '../src/wire/constants.js';
 import type { ExitPolicy } from '../src/dirdoc/index.js';
@@ -86,6 +86,8 @@ export class RelayNode {
   private closing = false;
   /** Reused payload buffer for cells this relay originates. */
   readonly scratch = new Uint8Array(CELL_PAYLOAD_LEN);
+  /** Per-call scratch shared by every circuit's onion layer. */
+  private readonly onionScratch: OnionScratch;
 
   constructor(private readonly options: RelayNodeOptions) {
     this.provider = options.provider;
@@ -95,6 +97,7 @@ export class RelayNode {
     this.now = options.now ?? Date.now;
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
     this.replayCache = new ReplayCache({ maxEntries: this.limits.replayCacheEntries });
+    this.onionScratch = new OnionScratch(this.provider);
     this.neighbours = new NeighbourLinks(this, options.directory);
   }
 
@@ -270,7 +273,7 @@ export class RelayNode {
       const reason: RefusalReason = isChiveError(e, 'HANDSHAKE_REPLAY') ? 'replay' : 'bad_handshake';
       return this.refuseCreate(link, circId, reason);
     }
-    const layer = new RelayLayer(this.provider, hopKeysFromMaterial(keyMaterial));
+    const layer = new RelayLayer(this.provider, hopKeysFromMaterial(keyMaterial), this.onionScratch);
     keyMaterial.fill(0);
     const circ = new RelayCircuit(this.provider, ++this.serial, { link, circId }, layer, this.now());
     state.circuits.set(circId, circ);
@@ -342,7 +345,7 @@ export class RelayNode {
       this.links.get(side.link)?.circuits.delete(side.circId);
       if (side.link !== from && !side.link.closed) this.sendDestroy(side.link, side.circId, reason);
     }
-    for (const s of [...circ.streams.values()]) s.close();
+    if (circ.hasStreams) for (const s of [...circ.streams.values()]) s.close();
     circ.layer.destroy();
     this.circuitCount -= 1;
     this.counters.circuitsDestroyed += 1;
@@ -357,7 +360,7 @@ export class RelayNode {
 
   private onLinkDrain(state: LinkState): void {
     for (const circ of state.circuits.values()) {
-      if (circ.prev.link === state.link) for (const s of circ.streams.values()) s.flushPending();
+      if (circ.prev.link === state.link && circ.hasStreams) for (const s of circ.streams.values()) s.flushPending();
     }
   }
 

@@ -43,32 +43,56 @@ export type ForwardResult =
 
 const NOT_RECOGNIZED: ForwardResult = Object.freeze({ recognized: false });
 
+/**
+ * Per-call scratch of relay layers: one per relay (per thread), shared by all its circuits,
+ * so a circuit's own state is only its keys, counters and last tags (about 200 bytes). The
+ * relay is single-threaded and no call keeps the scratch past its return.
+ */
+export class OnionScratch {
+  readonly nonce = new Uint8Array(NONCE_LEN);
+  /** Builds originated cells: m at work[T:]. */
+  readonly work = new Uint8Array(P);
+  readonly workBody = this.work.subarray(T);
+  /** A whole-block copy of a backward cell for relayBackward. */
+  readonly stream = new Uint8Array(CELL_STREAM_LEN);
+  readonly streamCell = this.stream.subarray(0, P);
+  /** ChaCha20-Poly1305 over one cell body, in whole blocks (a rejected cell leaves the payload as it was). */
+  readonly cipher: CellCipher;
+
+  constructor(provider: CryptoProvider) {
+    this.cipher = new CellCipher(provider);
+  }
+
+  wipe(): void {
+    this.work.fill(0);
+    this.stream.fill(0);
+    this.cipher.wipe();
+  }
+}
+
+/** Layout of a layer's one state buffer: kf ‖ ko ‖ kr ‖ last forward tag ‖ last originated tag. */
+const STATE_LEN = 3 * 32 + 2 * T;
+
 export class RelayLayer {
-  private readonly kf: Uint8Array;
-  private readonly ko: Uint8Array;
-  private readonly kr: Uint8Array;
+  private readonly state = new Uint8Array(STATE_LEN);
+  private readonly kf = this.state.subarray(0, 32);
+  private readonly ko = this.state.subarray(32, 64);
+  private readonly kr = this.state.subarray(64, 96);
+  private readonly lastForward = this.state.subarray(96, 96 + T);
+  private readonly lastOriginated = this.state.subarray(96 + T, 96 + 2 * T);
   /** Forward cells verified so far (the implicit forward counter `c`). */
   private c = 0;
   /** Backward cells originated or relayed so far (the implicit backward counter `d`). */
   private d = 0;
-  private readonly nonce = new Uint8Array(NONCE_LEN);
-  /** Builds originated cells: m at work[T:]. */
-  private readonly work = new Uint8Array(P);
-  /** ChaCha20-Poly1305 over one cell body, in whole blocks (a rejected cell leaves the payload as it was). */
-  private readonly cipher: CellCipher;
-  private readonly workBody = this.work.subarray(T);
-  /** A whole-block copy of a backward cell for relayBackward. */
-  private readonly stream = new Uint8Array(CELL_STREAM_LEN);
-  private readonly streamCell = this.stream.subarray(0, P);
-  private readonly lastForward = new Uint8Array(T);
-  private readonly lastOriginated = new Uint8Array(T);
   private destroyed = false;
+  private readonly scratch: OnionScratch;
 
-  constructor(private readonly provider: CryptoProvider, keys: HopKeys) {
-    this.kf = copyOnionKey(keys.forward, 'forward key');
-    this.ko = copyOnionKey(keys.backwardOriginate, 'backward-originate key');
-    this.kr = copyOnionKey(keys.backwardRelay, 'backward-relay key');
-    this.cipher = new CellCipher(provider);
+  /** `scratch`: share one OnionScratch among a relay's layers (default: a private one). */
+  constructor(private readonly provider: CryptoProvider, keys: HopKeys, scratch?: OnionScratch) {
+    this.kf.set(copyOnionKey(keys.forward, 'forward key'));
+    this.ko.set(copyOnionKey(keys.backwardOriginate, 'backward-originate key'));
+    this.kr.set(copyOnionKey(keys.backwardRelay, 'backward-relay key'));
+    this.scratch = scratch ?? new OnionScratch(provider);
   }
 
   /** Forward cells this hop has accepted (its counter `c`). */
@@ -89,8 +113,8 @@ export class RelayLayer {
   processForward(payload: Uint8Array): ForwardResult {
     this.checkUsable();
     checkPayloadLength(payload, 'forward cell');
-    const nonce = writeCounterNonce(this.nonce, this.c);
-    const cipher = this.cipher;
+    const nonce = writeCounterNonce(this.scratch.nonce, this.c);
+    const cipher = this.scratch.cipher;
     if (!cipher.open(this.kf, nonce, payload)) {
       throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'forward cell failed its hop tag check');
     }
@@ -117,14 +141,14 @@ export class RelayLayer {
     }
     const padLength = ONION_BODY_LEN - body.length;
     const padding = padLength > 0 ? drawRandom(rng, padLength) : undefined;
-    const work = this.work;
+    const { work, workBody, cipher } = this.scratch;
     work.fill(0, T, T + RECOGNIZED_MARKER_LEN);
     work.set(body, T + RECOGNIZED_MARKER_LEN);
     if (padding) work.set(padding, T + RECOGNIZED_MARKER_LEN + body.length);
-    const nonce = writeCounterNonce(this.nonce, this.d);
-    this.cipher.seal(this.ko, nonce, this.workBody, out);
+    const nonce = writeCounterNonce(this.scratch.nonce, this.d);
+    cipher.seal(this.ko, nonce, workBody, out);
     this.d += 1;
-    this.lastOriginated.set(this.cipher.tag);
+    this.lastOriginated.set(cipher.tag);
     return out;
   }
 
@@ -132,12 +156,12 @@ export class RelayLayer {
   relayBackward(payload: Uint8Array): void {
     this.checkUsable();
     checkPayloadLength(payload, 'backward cell');
-    const nonce = writeCounterNonce(this.nonce, this.d);
+    const nonce = writeCounterNonce(this.scratch.nonce, this.d);
     // Over a whole-block copy (CELL_STREAM_LEN): the 3 spare keystream bytes are discarded.
-    const stream = this.stream;
+    const { stream, streamCell } = this.scratch;
     stream.set(payload);
     this.provider.chacha20Xor(this.kr, nonce, FIRST_DATA_BLOCK, stream, stream);
-    payload.set(this.streamCell);
+    payload.set(streamCell);
     this.d += 1;
   }
 
@@ -154,14 +178,9 @@ export class RelayLayer {
     return this.lastOriginated;
   }
 
-  /** Zeroes this layer's keys and scratch; any later call throws BAD_HOP. */
+  /** Zeroes this layer's keys; any later call throws BAD_HOP. (A shared scratch is wiped by its owner.) */
   destroy(): void {
-    this.kf.fill(0);
-    this.ko.fill(0);
-    this.kr.fill(0);
-    this.work.fill(0);
-    this.stream.fill(0);
-    this.cipher.wipe();
+    this.state.fill(0);
     this.destroyed = true;
   }
 
