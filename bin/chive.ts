@@ -13,6 +13,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
     summary: 'run a directory authority (chive directory --help)',
     load: async () => (await import('../directory/command.js')).runDirectoryCommand,
   },
+  socks: {
+    summary: 'a SOCKS5 front end so any TCP program can use the network (chive socks --help)',
+    load: async () => (await import('../client/socks-command.js')).runSocksCommand,
+  },
+  testnet: {
+    summary: 'start a local network, one process per node (chive testnet --help)',
+    load: async () => (await import('../testnet/command.js')).runTestnetCommand,
+  },
+  bench: {
+    summary: 'measure a network as OnionPerf does: build times, RTT, TTFB / TTLB, goodput (chive bench --help)',
+    load: async () => (await import('../testnet/bench-command.js')).runBenchCommand,
+  },
 };
 
 function usage(): string {

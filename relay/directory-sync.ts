@@ -95,8 +95,10 @@ export class DirectorySync {
       if (r.status === 'fulfilled') ok += 1;
       else this.o.log('warn', 'descriptor upload failed', { authority: name, code: isChiveError(r.reason) ? r.reason.code : 'UNKNOWN' });
     });
-    this.lastUpload = this.o.now();
-    this.o.log('info', 'descriptor uploaded', { accepted: ok, authorities: results.length });
+    // Only a success defers the next upload by a whole interval; after a failure the next
+    // tick (a few seconds) tries again.
+    if (ok > 0) this.lastUpload = this.o.now();
+    this.o.log(ok > 0 ? 'info' : 'warn', 'descriptor uploaded', { accepted: ok, authorities: results.length });
     return ok;
   }
 

@@ -143,6 +143,23 @@ export const ERROR_CODES = {
   PATH_NO_GUARD: 'network',
   /** A client state file (guards.json, build-times.json) is unreadable or breaks its format (delete it to start afresh). */
   CLIENT_STATE_CORRUPT: 'local',
+  /** `chive testnet`: its directory cannot be created or written, or holds no usable layout. */
+  TESTNET_DIR_UNUSABLE: 'local',
+  /** `chive testnet`: a node process failed to start, or died while the network started (its log tail is in the message). */
+  TESTNET_NODE_FAILED: 'local',
+  /** `chive testnet`: no authority served a consensus listing every relay within the time allowed. */
+  TESTNET_NOT_READY: 'network',
+  /** `chive testnet`: stopped (Ctrl-C, SIGTERM, an abort) before the network was ready. */
+  TESTNET_INTERRUPTED: 'local',
+  // chive bench (testnet/bench*.ts)
+  /** `chive bench`: an echo or a bulk transfer did not finish within --timeout. */
+  BENCH_TIMEOUT: 'network',
+  /** `chive bench`: a bulk transfer's stream ended before the bytes asked for arrived. */
+  BENCH_TRANSFER_SHORT: 'network',
+  /** `chive bench --compare`: the earlier result file is unreadable or not a chive bench JSON result. */
+  BENCH_RESULT_INVALID: 'local',
+  /** `chive bench`: stopped (Ctrl-C, SIGTERM, an abort) before it finished. */
+  BENCH_INTERRUPTED: 'local',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;
