@@ -99,7 +99,7 @@ export class CircuitStreams implements StreamHost {
       case 'END':
         if (stream.connecting) {
           const { host, port } = stream.target;
-          const error = new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: ${endReasonName(msg.reason)}`);
+          const error = new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: ${endReasonName(msg.reason)}`, { cause: { endReason: msg.reason } });
           stream.handleRefused(error);
           return this.settleOpen(stream.streamId, error);
         }

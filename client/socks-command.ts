@@ -15,9 +15,7 @@
  * Not here: the protocol (client/socks.ts), connections (client/socks-server.ts), circuits
  * (the client).
  */
-import { existsSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { type ProviderPreference, loadCryptoProvider } from '../src/crypto/load.js';
@@ -49,6 +47,8 @@ export interface SocksClientOptions {
   readonly dataDir: string | undefined;
   readonly provider: CryptoProvider;
   readonly log: SocksLog;
+  /** Bootstrap stages as they complete (consensus, guards, circuit, ready). */
+  readonly onProgress: (p: { readonly stage: string; readonly elapsedMs: number }) => void;
 }
 
 export type CreateSocksClient = (options: SocksClientOptions) => Promise<SocksClient>;
@@ -107,13 +107,18 @@ function jsonLineLogger(level: LogLevel, write: (line: string) => void): SocksLo
 
 const NOT_BUILT = 'the client is not built yet (client/index.ts does not export createClient)';
 
-/** createClient from client/index.ts, or null when that module or export does not exist yet. */
+/** createClient from client/index.ts (loaded only when needed), or null while it does not exist. */
 async function importCreateClient(): Promise<CreateSocksClient | null> {
-  const url = new URL('./index.js', import.meta.url);
-  const source = fileURLToPath(url);
-  if (!existsSync(source) && !existsSync(source.replace(/\.js$/, '.ts'))) return null;
-  const mod = (await import(url.href)) as { createClient?: unknown };
-  return typeof mod.createClient === 'function' ? (mod.createClient as CreateSocksClient) : null;
+  let mod: typeof import('./index.js');
+  try {
+    mod = await import('./index.js');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('client/index')) return null;
+    throw e;
+  }
+  // Typed: the typechecker holds client/index.ts's createClient to what this command needs.
+  const createClient: CreateSocksClient | undefined = mod.createClient;
+  return typeof createClient === 'function' ? createClient : null;
 }
 
 /** Runs `chive socks` with `argv` (the arguments after `socks`); resolves with the exit code. */
@@ -154,7 +159,8 @@ export async function runSocksCommand(argv: readonly string[], io: SocksCommandI
     }
     const provider = loadCryptoProvider(flags.crypto, (line) => log('warn', line));
     const network = loadNetworkFile(flags.network);
-    client = await createClient({ network, networkFile: flags.network, dataDir: flags.dataDir, provider, log });
+    const onProgress = (p: { stage: string; elapsedMs: number }): void => log('info', `bootstrap: ${p.stage}`, { elapsedMs: Math.round(p.elapsedMs) });
+    client = await createClient({ network, networkFile: flags.network, dataDir: flags.dataDir, provider, log, onProgress });
     const socksClient = client;
     const server = await startSocksServer({
       openStream: (host, port) => socksClient.openStream(host, port),

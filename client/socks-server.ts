@@ -11,7 +11,8 @@
  * Bytes the program sent after its request are kept and go first. Then both directions
  * are piped with backpressure (a full socket pauses the stream, so the stream stops
  * acknowledging the exit; a full stream pauses the socket) and half-close (the program's
- * FIN ends the stream's writable side, END from the exit ends the socket's). An error on
+ * FIN ends the stream's writable side, END from the exit ends the socket's); the socket is
+ * corked for the rest of a tick when cells arrive, so a frame's cells leave in one writev. An error on
  * either side destroys the other. After a failure reply the socket is ended and anything
  * more the program sends is discarded until it closes or the handshake timer fires.
  *
@@ -300,6 +301,13 @@ class SocksConnection {
     });
     finished(socket, (e) => {
       if (e) stream.destroy();
+    });
+    // Cells arrive as many small chunks in one tick (a link frame holds up to 64): corking
+    // the socket until the tick ends writes them with one writev instead of one each.
+    stream.on('data', () => {
+      if (socket.writableCorked > 0) return;
+      socket.cork();
+      process.nextTick(() => socket.uncork());
     });
     stream.pipe(socket);
     socket.pipe(stream);

@@ -327,15 +327,13 @@ export function socksReplyForEndReason(reason: number): number {
 export function endReasonOfRefusal(error: ChiveError): number | null {
   const cause = error.cause as { endReason?: unknown } | undefined;
   if (cause !== null && typeof cause === 'object' && typeof cause.endReason === 'number') return cause.endReason;
-  const named = /: ([A-Z_]+)$/.exec(error.message);
-  if (named && Object.hasOwn(EndReason, named[1]!)) return EndReason[named[1] as keyof typeof EndReason];
-  const numbered = /: reason ([0-9]{1,3})$/.exec(error.message);
-  return numbered ? Number(numbered[1]) : null;
+  return null;
 }
 
 /**
  * The reply for a failed `openStream`: the exit's END reason (socksReplyForEndReason) for
- * STREAM_REFUSED; TTL_EXPIRED for a timeout while opening (STREAM_TIMEOUT,
+ * STREAM_REFUSED; NOT_ALLOWED for PATH_NO_EXIT (no exit's policy allows the target: C Tor
+ * answers that as an EXIT_POLICY end too); TTL_EXPIRED for a timeout while opening (STREAM_TIMEOUT,
  * CIRCUIT_BUILD_TIMEOUT, LINK_HANDSHAKE_TIMEOUT, as Tor answers its own stream timeouts);
  * GENERAL_FAILURE for anything else, whatever was thrown.
  */
@@ -346,6 +344,8 @@ export function socksReplyForError(error: unknown): number {
       const reason = endReasonOfRefusal(error);
       return reason === null ? SocksReply.GENERAL_FAILURE : socksReplyForEndReason(reason);
     }
+    case 'PATH_NO_EXIT':
+      return SocksReply.NOT_ALLOWED;
     case 'STREAM_TIMEOUT':
     case 'CIRCUIT_BUILD_TIMEOUT':
     case 'LINK_HANDSHAKE_TIMEOUT':

@@ -320,3 +320,75 @@ export const MAX_CONSENSUS_SIGNATURES = 32;
 export const DESCRIPTOR_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** An authority refuses a descriptor published further in the future than this (clock skew). */
 export const DESCRIPTOR_MAX_FUTURE_MS = 5 * 60 * 1000;
+
+// ---------------------------------------------------------------------------------------
+// Directory authority HTTP API (docs/PROTOCOL.md §6.8+; directory/, src/io/directory-client.ts)
+// ---------------------------------------------------------------------------------------
+
+/** Path prefix of every endpoint of an authority's HTTP API (version 1). */
+export const DIRECTORY_API_PREFIX = '/chive/v1';
+/**
+ * A detached consensus signature as GET .../signature/<validAfter> serves it:
+ * consensus body digest 32 ‖ authority identity 32 ‖ Ed25519 signature 64.
+ */
+export const DETACHED_SIGNATURE_LEN = 32 + 32 + 64;
+/** Largest JSON body (errors, upload receipts) an authority sends and a client reads. */
+export const MAX_DIRECTORY_JSON_LEN = 4 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// SOCKS5 front end (RFC 1928; client/socks.ts, client/socks-server.ts; docs/CLI.md)
+// These go on the local TCP socket between a program and `chive socks`, never on a link.
+// ---------------------------------------------------------------------------------------
+
+/** VER byte of every SOCKS5 message (RFC 1928 §3). */
+export const SOCKS_VERSION = 5;
+
+/** Authentication methods (RFC 1928 §3). chive accepts only NO_AUTH. */
+export const SocksMethod = {
+  /** No authentication required: the only method chive selects. */
+  NO_AUTH: 0x00,
+  GSSAPI: 0x01,
+  USERNAME_PASSWORD: 0x02,
+  /** METHOD in the selection reply when none of the offered methods is acceptable. */
+  NO_ACCEPTABLE: 0xff,
+} as const;
+
+/** CMD in a SOCKS5 request (RFC 1928 §4). chive carries CONNECT only. */
+export const SocksCommand = {
+  CONNECT: 0x01,
+  BIND: 0x02,
+  UDP_ASSOCIATE: 0x03,
+} as const;
+
+/** ATYP in a SOCKS5 request or reply (RFC 1928 §5). */
+export const SocksAddressType = {
+  /** 4 bytes of IPv4 address. */
+  IPV4: 0x01,
+  /** 1 length byte, then that many bytes of host name (no terminating NUL). */
+  DOMAIN: 0x03,
+  /** 16 bytes of IPv6 address. */
+  IPV6: 0x04,
+} as const;
+
+/** REP in a SOCKS5 reply (RFC 1928 §6). */
+export const SocksReply = {
+  SUCCEEDED: 0x00,
+  GENERAL_FAILURE: 0x01,
+  /** "connection not allowed by ruleset": an exit policy refused the target. */
+  NOT_ALLOWED: 0x02,
+  NETWORK_UNREACHABLE: 0x03,
+  HOST_UNREACHABLE: 0x04,
+  CONNECTION_REFUSED: 0x05,
+  TTL_EXPIRED: 0x06,
+  COMMAND_NOT_SUPPORTED: 0x07,
+  ADDRESS_TYPE_NOT_SUPPORTED: 0x08,
+} as const;
+
+/** Longest SOCKS5 domain name: its length is one byte. */
+export const MAX_SOCKS_DOMAIN_LEN = 255;
+/** Longest SOCKS5 greeting: VER ‖ NMETHODS ‖ up to 255 METHODS. */
+export const MAX_SOCKS_GREETING_LEN = 2 + 255; // 257
+/** Bytes of a SOCKS5 method selection reply: VER ‖ METHOD. */
+export const SOCKS_METHOD_SELECTION_LEN = 2;
+/** Longest SOCKS5 request or reply: VER ‖ CMD/REP ‖ RSV ‖ ATYP ‖ 1 + 255 bytes of name ‖ PORT. */
+export const MAX_SOCKS_REQUEST_LEN = 4 + 1 + MAX_SOCKS_DOMAIN_LEN + 2; // 262

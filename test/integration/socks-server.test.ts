@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -26,53 +27,48 @@ afterEach(async () => {
 });
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const poll = (cond: () => boolean): Promise<void> =>
+  new Promise((r) => { const t = setInterval(() => cond() && (clearInterval(t), r()), 5); });
 /** Deterministic bytes, so a corrupted or reordered transfer cannot pass. */
 const pattern = (n: number, salt = 0): Buffer => {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >>> 11) + salt) & 0xff;
   return b;
 };
-
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => server.close(r)));
   return (server.address() as { port: number }).port;
 }
-
 /** TCP echo (half-close aware: ends after echoing everything once the client ends). */
 const echoClosed: number[] = [];
 async function echoServer(): Promise<number> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('error', () => {});
-    s.on('close', () => echoClosed.push(Date.now()));
-    s.pipe(s);
-  });
-  return listen(server);
+  return listen(createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {}).on('close', () => echoClosed.push(Date.now())).pipe(s);
+  }));
 }
 
 const BIG = pattern(5 * MiB, 3);
 async function httpServer(): Promise<number> {
   const server = createHttpServer((req, res) => {
-    if (req.url === '/big') return res.end(BIG);
-    res.setHeader('content-type', 'text/plain');
-    res.end('hello through socks\n');
+    res.end(req.url === '/big' ? BIG : 'hello through socks\n');
   });
   const port = await listen(server);
-  server.closeAllConnections && cleanups.push(() => server.closeAllConnections());
+  cleanups.push(() => server.closeAllConnections());
   return port;
 }
 
 /** The stand-in for the circuit layer (see the header). */
 const directOpen: OpenStream = (host, port) => {
   if (port === 25) return Promise.reject(new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: EXIT_POLICY`, { cause: { endReason: EndReason.EXIT_POLICY } }));
-  if (host.endsWith('.invalid')) return Promise.reject(new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: ${endReasonName(EndReason.RESOLVE_FAILED)}`));
+  if (host.endsWith('.invalid')) return Promise.reject(new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: ${endReasonName(EndReason.RESOLVE_FAILED)}`, { cause: { endReason: EndReason.RESOLVE_FAILED } }));
   if (host === 'slow.example') return Promise.reject(new ChiveError('STREAM_TIMEOUT', 'no CONNECTED within 10 ms'));
   return new Promise((resolve, reject) => {
     const s = connect({ host, port, allowHalfOpen: true });
     s.once('connect', () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) => {
       const reason = e.code === 'ECONNREFUSED' ? EndReason.CONNECT_REFUSED : EndReason.MISC;
-      reject(new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: ${endReasonName(reason)}`));
+      reject(new ChiveError('STREAM_REFUSED', `the exit refused ${host}:${port}: ${endReasonName(reason)}`, { cause: { endReason: reason } }));
     });
   });
 };
@@ -91,22 +87,16 @@ class Received {
   closed = false;
   private wake: (() => void) | null = null;
   constructor(readonly socket: Socket) {
-    socket.on('data', (c: Buffer) => { this.chunks.push(c); this.length += c.length; this.wake?.(); });
-    socket.on('end', () => { this.ended = true; this.wake?.(); });
-    socket.on('close', () => { this.closed = true; this.wake?.(); });
-    socket.on('error', () => {});
+    socket.on('data', (c: Buffer) => { this.chunks.push(c); this.length += c.length; this.wake?.(); }).on('error', () => {});
+    socket.on('end', () => { this.ended = true; this.wake?.(); }).on('close', () => { this.closed = true; this.wake?.(); });
   }
-  private async until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
+  private async until(cond: () => boolean, what: string): Promise<void> {
+    for (const deadline = Date.now() + 10_000; !cond(); await new Promise<void>((r) => { this.wake = r; setTimeout(r, 20); })) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => { this.wake = r; setTimeout(r, 20); });
     }
   }
   private all(): Buffer {
-    const b = Buffer.concat(this.chunks);
-    this.chunks = [b];
-    return b;
+    return (this.chunks = [Buffer.concat(this.chunks)])[0]!;
   }
   async take(n: number): Promise<Buffer> {
     await this.until(() => this.length >= n || this.ended || this.closed, `${n} bytes`);
@@ -144,7 +134,6 @@ async function handshake(socksPort: number, request: Buffer, expected: number = 
   return c;
 }
 
-let curlOk: boolean | null = null;
 function curl(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve) => {
     execFile('curl', ['-sS', '--max-time', '30', ...args], { encoding: 'buffer', maxBuffer: 64 * MiB }, (e, stdout, stderr) => {
@@ -153,16 +142,17 @@ function curl(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: s
   });
 }
 async function haveCurl(): Promise<boolean> {
-  curlOk ??= (await curl(['--version'])).code === 0;
-  if (!curlOk) console.warn('curl is not installed: skipping the curl cases of the SOCKS5 server test');
-  return curlOk;
+  const ok = (await curl(['--version'])).code === 0;
+  if (!ok) console.warn('curl is not installed: skipping the curl case of the SOCKS5 server test');
+  return ok;
 }
 
 describe('SOCKS5 server with curl', () => {
   it('serves curl --socks5-hostname: IPv4 literal, host name, 5 MiB intact, and refusals', async (ctx) => {
     if (!(await haveCurl())) return ctx.skip();
     const http = await httpServer();
-    const server = await socks();
+    const opened: string[] = [];
+    const server = await socks({ openStream: (h, p) => { opened.push(`${h}:${p}`); return directOpen(h, p); } });
     const proxy = ['--socks5-hostname', `127.0.0.1:${server.port}`];
     const small = await curl([...proxy, `http://127.0.0.1:${http}/`]);
     expect(small.stderr).toBe('');
@@ -171,11 +161,15 @@ describe('SOCKS5 server with curl', () => {
     const big = await curl([...proxy, `http://127.0.0.1:${http}/big`]);
     expect(big.stdout.length).toBe(BIG.length);
     expect(sha(big.stdout)).toBe(sha(BIG));
-    // curl reports the reply code in its message ("... (2)" or the RFC's words).
+    // curl 7.88 names the reply code: "Can't complete SOCKS5 connection to 127.0.0.1. (2)".
     const policy = await curl([...proxy, `http://127.0.0.1:25/`]);
     expect(policy.code).not.toBe(0);
+    expect(policy.stderr).toMatch(/SOCKS5.*\(2\)/);
     const v6 = await curl([...proxy, `http://[::1]:${http}/`]);
     expect(v6.code).not.toBe(0);
+    expect(v6.stderr).toMatch(/SOCKS5.*\(8\)/);
+    // curl sends an IPv4 literal as ATYP 1 and a name as ATYP 3; IPv6 never reaches openStream.
+    expect(opened).toEqual([`127.0.0.1:${http}`, `localhost:${http}`, `127.0.0.1:${http}`, '127.0.0.1:25']);
     const c = server.counters();
     expect(c.streamsOpened).toBe(3);
     expect(c.openFailures).toEqual({ NOT_ALLOWED: 1 });
@@ -262,7 +256,7 @@ describe('SOCKS5 server with a raw client', () => {
       void listen(target).then(async (port) => {
         const b = await handshake(server.port, connectIpv4(port));
         expect((await b.take(3)).toString()).toBe('bye');
-        await new Promise<void>((r) => { const t = setInterval(() => { if (b.ended) { clearInterval(t); r(); } }, 5); });
+        await poll(() => b.ended);
         b.socket.end(pattern(300_000));
       });
     });
@@ -304,7 +298,6 @@ describe('SOCKS5 server with a raw client', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(produced).toBe(whilePaused); // stalled, not merely slow
     expect(produced).toBeLessThan(16 * MiB);
-    console.log(`backpressure: ${(produced / MiB).toFixed(2)} MiB produced while the program did not read`);
     c.socket.resume();
     expect((await c.rest()).length).toBe(total);
   });
@@ -316,7 +309,7 @@ describe('SOCKS5 server with a raw client', () => {
     const a = await handshake(server.port, connectIpv4(echo));
     a.socket.write(pattern(1 * MiB));
     a.socket.resetAndDestroy();
-    await new Promise<void>((r) => { const t = setInterval(() => { if (echoClosed.length > before) { clearInterval(t); r(); } }, 5); });
+    await poll(() => echoClosed.length > before);
     const failing = new Duplex({ read() {}, write(_c, _e, cb) { cb(new ChiveError('CIRCUIT_DESTROYED', 'relay killed')); } });
     const server2 = await socks({ openStream: async () => failing });
     const b = await handshake(server2.port, connectDomain('x', 1));
@@ -375,7 +368,6 @@ describe('chive socks (the command)', () => {
 
   it('prints the listening line, serves through client.openStream, closes the client on stop', async () => {
     const echo = await echoServer();
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/chive-socks-');
     const networkFile = `${dir}/network.json`;
     writeFileSync(networkFile, JSON.stringify({ version: 1, testnet: true, authorities: [{ name: 'auth0', url: 'http://127.0.0.1:7000', identity: 'ab'.repeat(32) }] }));
@@ -394,9 +386,8 @@ describe('chive socks (the command)', () => {
         },
       }).then((code) => calls.push(`exit ${code}`));
     });
-    const { host, port } = await listening;
+    const { port } = await listening;
     expect(JSON.parse(lines[0]!)).toEqual({ event: 'listening', host: '127.0.0.1', port });
-    expect(host).toBe('127.0.0.1');
     const c = await handshake(port, connectIpv4(echo));
     c.socket.end('via command');
     expect((await c.rest()).toString()).toBe('via command');

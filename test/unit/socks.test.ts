@@ -250,13 +250,13 @@ describe('typed errors → reply codes', () => {
 
   // The refusal as client/circuit-streams.ts words it today.
   const refused = (reason: number): ChiveError =>
-    new ChiveError('STREAM_REFUSED', `the exit refused example.com:80: ${endReasonName(reason)}`);
+    new ChiveError('STREAM_REFUSED', `the exit refused example.com:80: ${endReasonName(reason)}`, { cause: { endReason: reason } });
 
-  it('reads the END reason from a STREAM_REFUSED message, or from cause.endReason', () => {
+  it('reads the END reason from cause.endReason, never from the wording of the message', () => {
     expect(endReasonOfRefusal(refused(EndReason.EXIT_POLICY))).toBe(EndReason.EXIT_POLICY);
     expect(endReasonOfRefusal(refused(99))).toBe(99);
     expect(endReasonOfRefusal(new ChiveError('STREAM_REFUSED', 'no reason here'))).toBeNull();
-    expect(endReasonOfRefusal(new ChiveError('STREAM_REFUSED', 'x: NOT_A_REASON'))).toBeNull();
+    expect(endReasonOfRefusal(new ChiveError('STREAM_REFUSED', 'the exit refused x:1: EXIT_POLICY'))).toBeNull();
     expect(endReasonOfRefusal(new ChiveError('STREAM_REFUSED', 'refused: EXIT_POLICY', { cause: { endReason: EndReason.TIMEOUT } }))).toBe(EndReason.TIMEOUT);
   });
 
@@ -266,6 +266,7 @@ describe('typed errors → reply codes', () => {
     expect(socksReplyForError(refused(EndReason.RESOLVE_FAILED))).toBe(0x04);
     expect(socksReplyForError(refused(EndReason.TIMEOUT))).toBe(0x06);
     expect(socksReplyForError(new ChiveError('STREAM_REFUSED', 'no reason'))).toBe(0x01);
+    expect(socksReplyForError(new ChiveError('PATH_NO_EXIT', 'no exit allows port 25'))).toBe(0x02);
     expect(socksReplyForError(new ChiveError('STREAM_TIMEOUT', 'no CONNECTED'))).toBe(0x06);
     expect(socksReplyForError(new ChiveError('CIRCUIT_BUILD_TIMEOUT', 'slow'))).toBe(0x06);
     expect(socksReplyForError(new ChiveError('LINK_HANDSHAKE_TIMEOUT', 'slow'))).toBe(0x06);
