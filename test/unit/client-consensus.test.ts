@@ -7,6 +7,9 @@
  * automatic refresh after freshUntil, and retries at start.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { isChiveError } from '../../src/errors.js';
+import { decodeDetachedSignature, encodeDetachedSignature, uploadToAuthorities } from '../../src/io/directory-client.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, statSync } from 'node:fs';
@@ -226,5 +229,28 @@ describe.each(allCryptoProviders().map((p) => [p.name, p] as const))('consensus 
     const got = await c.start();
     expect(got.validSigners).toHaveLength(3);
     expect(stub.hits()).toBeGreaterThan(3);
+  });
+});
+
+describe('authority answers parsed by clients', () => {
+  it('decodes a detached signature of exactly 128 bytes; anything else is a typed error (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          const s = decodeDetachedSignature(bytes);
+          expect(bytes.length).toBe(128);
+          expect(encodeDetachedSignature(s)).toEqual(bytes);
+        } catch (e) {
+          expect(bytes.length).not.toBe(128);
+          expect(isChiveError(e)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('uploads to every authority and reports each outcome, never rejecting', async () => {
+    const stub = await stubAuthority(null);
+    const outcomes = await uploadToAuthorities([{ name: 'a', url: stub.url }, { name: 'b', url: await deadUrl() }], new Uint8Array(10), { timeoutMs: 2000 });
+    expect(outcomes.map((o) => ('error' in o ? o.error.code : o.receipt.status))).toEqual(['DIRECTORY_NOT_FOUND', 'DIRECTORY_UNREACHABLE']);
   });
 });

@@ -58,10 +58,11 @@ describe('period arithmetic', () => {
     expect(reachabilityTimeoutMs(TESTNET_TIMING)).toBe(2000);
     expect(reachabilityTimeoutMs({ ...T, votingIntervalMs: 2000 })).toBe(500);
     expect(reachabilityTimeoutMs(DEFAULT_TIMING)).toBe(2000);
-    expect(pollIntervalMs({ ...T, votingIntervalMs: 1000 })).toBe(50);
-    expect(pollIntervalMs(DEFAULT_TIMING)).toBe(500);
-    expect(peerRequestTimeoutMs({ ...T, votingIntervalMs: 1000 })).toBe(200);
-    expect(peerRequestTimeoutMs(TESTNET_TIMING)).toBe(1000);
+    expect(pollIntervalMs({ ...T, votingIntervalMs: 1000 })).toBe(25);
+    expect(pollIntervalMs(TESTNET_TIMING)).toBe(100);
+    expect(pollIntervalMs(DEFAULT_TIMING)).toBe(250);
+    expect(peerRequestTimeoutMs({ ...T, votingIntervalMs: 1000 })).toBe(250);
+    expect(peerRequestTimeoutMs(TESTNET_TIMING)).toBe(2000);
     expect(peerRequestTimeoutMs(DEFAULT_TIMING)).toBe(5000);
   });
 

@@ -4,6 +4,8 @@
  * No crypto, so no provider loop.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { isChiveError } from '../../src/errors.js';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,5 +95,19 @@ describe('network file', () => {
     refused(file({ timing: { freshIntervals: 0 } }), 'timing.freshIntervals');
     refused(file({ timing: { freshIntervals: 3, validIntervals: 2 } }), 'must be ≥ timing.freshIntervals');
     refused(file({ testnet: 'yes' }), 'testnet must be true or false');
+  });
+
+  it('turns any text, JSON or not, into a config or NETWORK_FILE_INVALID (property)', () => {
+    const anyText = fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ version: 1, authorities: v })));
+    fc.assert(
+      fc.property(anyText, (text) => {
+        try {
+          parseNetworkFile(text);
+        } catch (e) {
+          expect(isChiveError(e, 'NETWORK_FILE_INVALID')).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
