@@ -1,5 +1,5 @@
 /**
- * Building a circuit hop by hop (docs/protocol-sections/55-circuits.md, "Building"):
+ * Building a circuit hop by hop (docs/PROTOCOL.md §5b, "Building"):
  * CREATE2 (ntor) to the first relay of the path over the pooled NK link, then EXTEND2 to
  * the last hop for each next relay (its link specifiers and the ntor onionskin for it),
  * adding each hop's keys to the onion layers once its reply verifies.

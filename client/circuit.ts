@@ -1,6 +1,6 @@
 /**
  * A client circuit: the client's end of one circuit through 1..MAX_HOPS relays, over a
- * pooled NK link to its first hop (docs/protocol-sections/55-circuits.md).
+ * pooled NK link to its first hop (docs/PROTOCOL.md §5b).
  *
  * It owns the circuit's onion layers, its streams, its circuit-level flow control (per hop:
  * a package window for the DATA it sends there, a deliver window for the DATA that hop

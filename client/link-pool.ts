@@ -1,6 +1,6 @@
 /**
  * The client's links: one Noise NK link per first-hop relay, shared by every circuit that
- * starts there (docs/protocol-sections/55-circuits.md, "Circuit ids").
+ * starts there (docs/PROTOCOL.md §5b, "Circuit ids").
  *
  * - `get(relay)` returns the open link to that relay, dialling it when there is none;
  *   concurrent calls share one dial, and a failed dial is forgotten so the next call retries.

@@ -3,7 +3,7 @@
  * consensus. Pure: the randomness is a `() => number` in [0, 1) passed in (see
  * `unitRngFrom` to make one from a CryptoProvider's `Rng`), no clock, no I/O.
  *
- * Rules (docs/protocol-sections/70-client-paths.md):
+ * Rules (docs/PROTOCOL.md §7):
  *   - only Running relays, never one listed in `exclude`;
  *   - never the same relay twice, never two relays of one family (A and B are one family
  *     when either lists the other), never two relays in one IPv4 /16 unless

@@ -1,5 +1,5 @@
 /**
- * The client's flow-control bookkeeping (docs/protocol-sections/55-circuits.md, "Flow
+ * The client's flow-control bookkeeping (docs/PROTOCOL.md §5b, "Flow
  * control"), for circuits and streams alike.
  *
  * - Sending side: `PackageWindow` from src/flow/sendme.ts, the one the relay uses too (a

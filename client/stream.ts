@@ -1,7 +1,7 @@
 /**
  * A client stream: one TCP connection made by the exit (the circuit's last hop) on the
  * client's behalf, as a Node `Duplex` of bytes, so it can be piped to a socket
- * (docs/protocol-sections/55-circuits.md, "Streams" and "Flow control").
+ * (docs/PROTOCOL.md §5b, "Streams" and "Flow control").
  *
  * - Writing: each chunk is cut into DATA cells of at most `maxDataLen` bytes
  *   (maxRelayDataLen(hops)); a cell goes out only while the stream's and the circuit's

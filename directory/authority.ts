@@ -2,7 +2,7 @@
  * A directory authority: accepts relay descriptors, tests relays, votes every period,
  * fetches the other authorities' votes, computes the consensus from the checked votes,
  * signs it, gathers the others' signatures and publishes it once a majority of the pinned
- * authorities signed (docs/protocol-sections/65-authority-api.md).
+ * authorities signed (docs/PROTOCOL.md §6b).
  *
  * One round per period (schedule.ts gives the deadlines):
  *   vote      assignFlags over the reachability results; signVote; serve it

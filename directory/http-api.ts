@@ -1,5 +1,5 @@
 /**
- * The HTTP API of a directory authority (node:http), docs/protocol-sections/65-authority-api.md:
+ * The HTTP API of a directory authority (node:http), docs/PROTOCOL.md §6b:
  *
  *   POST /chive/v1/descriptor                   upload (body: encoded descriptor)
  *   GET  /chive/v1/consensus                    latest published consensus

@@ -2,7 +2,7 @@
  * One consensus period's round at one authority, after it voted: pull the other pinned
  * authorities' votes, compute the consensus from the checked votes, sign it, pull the
  * others' detached signatures, and publish through the authority once a majority signed
- * (docs/protocol-sections/65-authority-api.md, "Vote exchange"). Also `adoptFromPeers`,
+ * (docs/PROTOCOL.md §6b, "Vote exchange"). Also `adoptFromPeers`,
  * the fallback of a round that published nothing.
  *
  *   collect  until every pinned authority's vote is in, or plan.collectUntil. A vote is

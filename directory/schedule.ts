@@ -1,7 +1,7 @@
 /**
  * Period arithmetic of the directory authorities: when each consensus period starts,
  * its time window, and when an authority tests relays, votes, stops collecting votes,
- * publishes and stops gathering signatures (docs/protocol-sections/65-authority-api.md).
+ * publishes and stops gathering signatures (docs/PROTOCOL.md §6b).
  *
  * With interval I (NetworkTiming.votingIntervalMs), periods start at multiples of I since
  * the Unix epoch. The consensus for the period starting at V has

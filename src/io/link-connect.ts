@@ -45,7 +45,7 @@ export interface ConnectLinkOptions extends LinkOptions {
  * The dialler's WebSocket masking key: all zero, so neither side XORs every byte in JS.
  * Masking (RFC 6455 §10.3) shields proxies from attacker-chosen plaintext; every chive ws
  * payload is Noise ciphertext or a fresh ephemeral key, so it adds nothing here
- * (docs/protocol-sections/10-link.md §1.9).
+ * (docs/PROTOCOL.md §1 §1.9).
  */
 function zeroMask(mask: Buffer): void {
   mask.fill(0);

@@ -1,6 +1,6 @@
 /**
  * Accepting links: an HTTP server (node:http) whose WebSocket upgrades become links after
- * the responder side of a Noise NK or XK handshake (docs/protocol-sections/10-link.md §1.9).
+ * the responder side of a Noise NK or XK handshake (docs/PROTOCOL.md §1 §1.9).
  *
  * Per TCP connection: the upgrade must name exactly one allowed subprotocol
  * (`chive-link-nk`, or `chive-link-xk` when allowXK) — else HTTP 400 / 403 — and is refused

@@ -1,6 +1,6 @@
 /**
  * A Link: one open, transport-encrypted cell pipe over one `ws` WebSocket, after its Noise
- * handshake (docs/protocol-sections/10-link.md §1.11–1.14). Relays, clients and directory
+ * handshake (docs/PROTOCOL.md §1 §1.11–1.14). Relays, clients and directory
  * authorities all move cells through it.
  *
  * Sending: `sendCell` / `sendRawCell` copy the cell into a preallocated batch of
