@@ -73,6 +73,8 @@ export class LinkState {
   /** Token bucket for CREATE2 from this link. */
   createTokens: number;
   createTokensAt: number;
+  /** Since when the link has had no circuit (null while it has some), for the idle sweep. */
+  emptySince: number | null = null;
 
   constructor(readonly link: Link, createBurst: number, now: number) {
     this.createTokens = createBurst;

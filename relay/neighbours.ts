@@ -93,6 +93,7 @@ export class NeighbourLinks {
           remoteStatic: target.linkKey,
           localStaticSecret: this.node.keys.linkSecret,
           maxQueuedBytes: this.node.limits.maxQueuedBytesPerLink,
+          keepaliveMs: this.node.limits.keepaliveMs,
         });
         this.node.counters.handshakes.xkOut += 1;
         const state = this.node.attachLink(link);

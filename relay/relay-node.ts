@@ -39,6 +39,10 @@ export interface RelayLimits {
   /** ntor replay cache entries. */
   replayCacheEntries: number;
   exitConnectTimeoutMs: number;
+  /** A link that has carried no circuit for this long is closed (ms). */
+  linkIdleMs: number;
+  /** ws ping interval on every link; an unanswered ping closes the link (ms, 0 = off). */
+  keepaliveMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -51,6 +55,8 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxQueuedBytesPerLink: 8 * 1024 * 1024,
   replayCacheEntries: 65536,
   exitConnectTimeoutMs: 10_000,
+  linkIdleMs: 5 * 60_000,
+  keepaliveMs: 60_000,
 };
 
 export interface RelayNodeOptions {
@@ -114,7 +120,21 @@ export class RelayNode {
     return this.circuitCount;
   }
 
+  private idleSweep: NodeJS.Timeout | null = null;
+
+  /** Closes links that have carried no circuit for `limits.linkIdleMs`. */
+  private sweepIdleLinks(): void {
+    const t = this.now();
+    for (const state of this.links.values()) {
+      if (state.circuits.size > 0) state.emptySince = null;
+      else if (state.emptySince === null) state.emptySince = t;
+      else if (t - state.emptySince >= this.limits.linkIdleMs) state.link.close('idle: no circuits');
+    }
+  }
+
   async start(): Promise<void> {
+    this.idleSweep = setInterval(() => this.sweepIdleLinks(), Math.min(60_000, Math.max(1_000, this.limits.linkIdleMs / 4)));
+    this.idleSweep.unref();
     this.server = await startLinkServer({
       provider: this.provider,
       rng: this.rng,
@@ -123,6 +143,7 @@ export class RelayNode {
       linkStaticSecret: this.keys.linkSecret,
       maxLinks: this.limits.maxLinks,
       maxQueuedBytes: this.limits.maxQueuedBytesPerLink,
+      keepaliveMs: this.limits.keepaliveMs,
       onLink: (link) => this.attachLink(link),
       onError: (e) => this.internalError(e),
     });
@@ -380,6 +401,7 @@ export class RelayNode {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    if (this.idleSweep) clearInterval(this.idleSweep);
     for (const state of [...this.links.values()]) {
       for (const circ of [...state.circuits.values()]) this.destroyCircuit(circ, DestroyReason.FINISHED, null);
     }

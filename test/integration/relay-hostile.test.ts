@@ -228,3 +228,18 @@ describe('a client that stops reading', () => {
     }
   }, 40_000);
 });
+
+describe('idle links', () => {
+  it('are closed once they have carried no circuit for linkIdleMs', async () => {
+    const r = await startRelay({ dataDir: mkdtempSync(join(tmpdir(), 'chive-idle-')), provider, limits: { linkIdleMs: 1_000 } });
+    try {
+      const raw = await RawLink.open(provider, r.info);
+      const closed = new Promise<string>((resolve) => raw.link.onClose((reason) => resolve(reason.code)));
+      const started = Date.now();
+      expect(await closed).toBe('REMOTE');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      await r.close();
+    }
+  }, 10_000);
+});
