@@ -9,7 +9,8 @@
 import { createRequire } from 'node:module';
 import { ChiveError } from '../errors.js';
 import type { CryptoProvider, ProviderName } from './provider.js';
-import { createSodiumProvider, type SodiumNative } from './sodium.js';
+import { createSodiumProvider, type SodiumBinding, type SodiumNative } from './sodium.js';
+import { dirname, join } from 'node:path';
 import { createNobleProvider } from './noble.js';
 
 export type ProviderPreference = ProviderName | 'auto';
@@ -20,7 +21,14 @@ function tryLoadSodium(): { provider?: CryptoProvider; error?: unknown } {
   try {
     const require = createRequire(import.meta.url);
     const sodium = require('sodium-native') as SodiumNative;
-    return { provider: createSodiumProvider(sodium) };
+    let binding: SodiumBinding | undefined;
+    try {
+      binding = require(join(dirname(require.resolve('sodium-native')), 'binding.js')) as SodiumBinding;
+      if (typeof binding.crypto_stream_chacha20_ietf_xor_ic !== 'function' || typeof binding.crypto_onetimeauth !== 'function') binding = undefined;
+    } catch {
+      binding = undefined; // the wrappers work as well, a little slower
+    }
+    return { provider: createSodiumProvider(sodium, binding) };
   } catch (error) {
     return { error };
   }
