@@ -15,8 +15,9 @@
  * Not here: the protocol (client/socks.ts), connections (client/socks-server.ts), circuits
  * (the client).
  */
+import { LOG_LEVELS, jsonLineLogger, oneOf, parseCommandFlags, parsePort, parsePositive, type CliLogLevel } from '../src/io/cli-flags.js';
 import type { Duplex } from 'node:stream';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { type ProviderPreference, loadCryptoProvider } from '../src/crypto/load.js';
 import { isChiveError } from '../src/errors.js';
@@ -64,8 +65,6 @@ export interface SocksCommandIo {
   readonly createClient?: CreateSocksClient;
 }
 
-const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-type LogLevel = (typeof LEVELS)[number];
 
 interface Flags {
   network: string;
@@ -76,34 +75,13 @@ interface Flags {
   maxConnections: number;
   handshakeTimeout: number;
   openTimeout: number;
-  logLevel: LogLevel;
+  logLevel: CliLogLevel;
   crypto: ProviderPreference;
 }
 
-function parsePort(text: string): number {
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw new InvalidArgumentError('a port is 0..65535 (0: any free port)');
-  return Number(text);
-}
 
-function parsePositive(text: string): number {
-  if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new InvalidArgumentError('a positive integer');
-  return Number(text);
-}
 
-function oneOf<T extends string>(values: readonly T[]): (text: string) => T {
-  return (text) => {
-    if (!(values as readonly string[]).includes(text)) throw new InvalidArgumentError(`one of ${values.join(', ')}`);
-    return text as T;
-  };
-}
 
-function jsonLineLogger(level: LogLevel, write: (line: string) => void): SocksLog {
-  const min = LEVELS.indexOf(level);
-  return (lvl, msg, fields) => {
-    if (LEVELS.indexOf(lvl) < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
-  };
-}
 
 const NOT_BUILT = 'the client is not built yet (client/index.ts does not export createClient)';
 
@@ -135,20 +113,15 @@ export async function runSocksCommand(argv: readonly string[], io: SocksCommandI
     .option('--max-connections <n>', 'SOCKS connections served at once; more are closed', parsePositive, DEFAULT_MAX_SOCKS_CONNECTIONS)
     .option('--handshake-timeout <ms>', 'time a program has for its SOCKS greeting and request', parsePositive, DEFAULT_SOCKS_HANDSHAKE_TIMEOUT_MS)
     .option('--open-timeout <ms>', 'time a stream may take to open before the program gets TTL expired', parsePositive, DEFAULT_SOCKS_OPEN_TIMEOUT_MS)
-    .option('--log-level <level>', `one of ${LEVELS.join(', ')}`, oneOf(LEVELS), 'info')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, oneOf(LOG_LEVELS), 'info')
     .option('--crypto <provider>', 'crypto provider: auto, sodium or noble', oneOf<ProviderPreference>(['auto', 'sodium', 'noble']), 'auto')
     .addHelpText('after', '\nOn start it prints {"event":"listening","host":…,"port":…} on stdout; logs are JSON lines on stderr.\n'
       + 'Example: curl --socks5-hostname 127.0.0.1:<port> http://127.0.0.1:8080/')
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
-  let flags: Flags;
-  try {
-    program.parse([...argv], { from: 'user' });
-    flags = program.opts<Flags>();
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const parsed = parseCommandFlags<Flags>(program, argv);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const flags = parsed.flags;
   const log = jsonLineLogger(flags.logLevel, err);
   let client: SocksClient | null = null;
   try {

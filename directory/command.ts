@@ -14,15 +14,14 @@
  *
  * Not here: the authority itself (index.ts), the `chive` dispatcher (bin/).
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { LOG_LEVELS, jsonLineLogger, oneOf, parseCommandFlags, parsePort, type CliLogLevel } from '../src/io/cli-flags.js';
+import { Command } from 'commander';
 import { isChiveError } from '../src/errors.js';
 import { type ProviderPreference, loadCryptoProvider } from '../src/crypto/load.js';
 import { loadNetworkFile } from '../src/io/network-file.js';
 import type { LogFn } from './http-api.js';
 import { authorityIdentity, startAuthority } from './index.js';
 
-const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-type LogLevel = (typeof LEVELS)[number];
 
 export interface DirectoryCommandIo {
   /** Receives stdout lines (default: process.stdout). */
@@ -39,31 +38,12 @@ interface Flags {
   port: number;
   host: string;
   printIdentity?: boolean;
-  logLevel: LogLevel;
+  logLevel: CliLogLevel;
   crypto: ProviderPreference;
 }
 
-function parsePort(text: string): number {
-  const n = Number(text);
-  if (!/^[0-9]{1,5}$/.test(text) || n > 65535) throw new InvalidArgumentError('a port is 0..65535 (0: any free port)');
-  return n;
-}
 
-function oneOf<T extends string>(values: readonly T[]): (text: string) => T {
-  return (text) => {
-    if (!(values as readonly string[]).includes(text)) throw new InvalidArgumentError(`one of ${values.join(', ')}`);
-    return text as T;
-  };
-}
 
-/** A JSON-lines logger on `write`, dropping levels below `level`. */
-export function jsonLineLogger(level: LogLevel, write: (line: string) => void): LogFn {
-  const min = LEVELS.indexOf(level);
-  return (lvl, msg, fields) => {
-    if (LEVELS.indexOf(lvl) < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
-  };
-}
 
 /** Runs `chive directory` with `argv` (the arguments after `directory`); resolves with the exit code. */
 export async function runDirectoryCommand(argv: readonly string[], io: DirectoryCommandIo = {}): Promise<number> {
@@ -76,18 +56,13 @@ export async function runDirectoryCommand(argv: readonly string[], io: Directory
     .option('--port <port>', 'HTTP port (0: any free port)', parsePort, 0)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--print-identity', 'print the hex identity (creating the key if needed) and exit')
-    .option('--log-level <level>', `one of ${LEVELS.join(', ')}`, oneOf(LEVELS), 'info')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, oneOf(LOG_LEVELS), 'info')
     .option('--crypto <provider>', 'crypto provider: auto, sodium or noble', oneOf<ProviderPreference>(['auto', 'sodium', 'noble']), 'auto')
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
-  let flags: Flags;
-  try {
-    program.parse([...argv], { from: 'user' });
-    flags = program.opts<Flags>();
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+  const parsed = parseCommandFlags<Flags>(program, argv);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const flags = parsed.flags;
   const log = jsonLineLogger(flags.logLevel, err);
   try {
     const provider = loadCryptoProvider(flags.crypto, (line) => log('warn', line));
