@@ -65,16 +65,16 @@ function whole(min: number): (text: string) => number {
   };
 }
 
-function hostPort(text: string): { host: string; port: number } {
+function hostPort(text: string, allowAnyPort = false): { host: string; port: number } {
   try {
-    return parseHostPort(text);
+    return parseHostPort(text, { allowAnyPort });
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
 }
 
 function serveAddress(text: string): { host: string; port: number } {
-  return /^[0-9]{1,5}$/.test(text) ? { host: '127.0.0.1', port: Number(text) } : hostPort(text);
+  return /^[0-9]{1,5}$/.test(text) && Number(text) <= 65535 ? { host: '127.0.0.1', port: Number(text) } : hostPort(text, true);
 }
 
 function sizeList(text: string): number[] {
@@ -92,7 +92,7 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .description('measure a chive network as OnionPerf measures Tor: circuit build and per-hop times, RTT, time to first / last byte, goodput, failures, relay CPU')
     .addOption(new Option('--processes', 'start one OS process per node (as chive testnet) instead of an in-process network').conflicts('network'))
     .option('--network <file>', 'measure an existing network (its network.json); its exits must allow the target')
-    .option('--target <host:port>', 'a bench server reachable from the exits (default: one started on 127.0.0.1; see --serve)', hostPort)
+    .option('--target <host:port>', 'a bench server reachable from the exits (default: one started on 127.0.0.1; see --serve)', (t: string) => hostPort(t))
     .option('--dir <dir>', 'with --processes: the testnet folder (default: a temp folder, removed afterwards)')
     .option('--authorities <n>', 'authorities of the network the bench starts', whole(1), 3)
     .option('--relays <n>', 'relays of the network the bench starts', whole(3), 6)
@@ -112,7 +112,8 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .addOption(new Option('--crypto <provider>', 'crypto provider').choices(['auto', 'sodium', 'noble']).default('auto'))
     .option('--serve <[host:]port>', 'run only the bench server (echo and bulk) until Ctrl-C, for --target', serveAddress)
     .addHelpText('after', '\nThe default run (6 relays, 20 circuits, 200 round trips, 10 transfers of 50 KiB, 1 MiB and 5 MiB)\n'
-      + 'takes about a minute. Failures and timeouts are counted in the result, never dropped.')
+      + 'takes well under a minute on 2 cores (--processes adds ~15 s of start-up). Failures and timeouts\n'
+      + 'are counted in the result, never dropped. See docs/CLI.md for what each figure means.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s), writeErr: (s) => err(s) });
 }
@@ -132,6 +133,7 @@ export function formatBenchTable(r: BenchResult): string {
     ...alignRows([header, ...rows]),
     '',
     `failures: ${r.failures}, timeouts: ${r.timeouts}` + (Object.keys(r.errorCodes).length ? ` (${Object.entries(r.errorCodes).map(([k, v]) => `${k} ×${v}`).join(', ')})` : ''),
+    `client build timeout (learned): ${formatNumber(r.buildTimeoutMs.atStart)} ms at the start, ${formatNumber(r.buildTimeoutMs.atEnd)} ms at the end`,
     `relay CPU: ${formatNumber(r.relayCpuMsPerMB.mean)} ms per MB relayed (${r.relayCpuMsPerMBMethod})`
       + (r.relayCpuMsPerMB.relays.length ? ': ' + r.relayCpuMsPerMB.relays.map((x) => `${x.relay} ${formatNumber(x.msPerMB)}`).join(', ') : ''),
   ];

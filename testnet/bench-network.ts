@@ -105,6 +105,7 @@ export async function openBenchNetwork(options: BenchNetworkOptions): Promise<Be
       });
       closers.push(() => testnet.stop());
       deadNodes = () => dead;
+      await waitForRelaysToHoldConsensus(testnet.relays, options.progress, options.signal);
       setupMs = performance.now() - t0;
       meter = perProcessCpuMeter(testnet.relays.map((r) => ({ nickname: r.nickname, identity: r.identity, pid: r.pid })));
       description = { authorities: options.authorities, relays: options.relays, exits: options.exits, networkFile: testnet.networkFile };
@@ -124,5 +125,39 @@ export async function openBenchNetwork(options: BenchNetworkOptions): Promise<Be
   } catch (e) {
     await closeAll();
     throw e;
+  }
+}
+
+/** Longest wait for every relay to hold a consensus listing itself (relays poll every few seconds). */
+const RELAY_CONSENSUS_WAIT_MS = 30_000;
+
+/**
+ * The launcher is ready when an authority serves a consensus; a relay only extends to
+ * relays of a consensus it has fetched itself. Polls each relay's /status.json until its
+ * flags (from its own consensus) are set; relays without a metrics port are not waited for.
+ */
+async function waitForRelaysToHoldConsensus(
+  relays: readonly { nickname: string; metricsUrl: string | null }[], progress: (message: string) => void, signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + RELAY_CONSENSUS_WAIT_MS;
+  const pending = new Set(relays.filter((r) => r.metricsUrl !== null));
+  const total = pending.size;
+  while (pending.size > 0) {
+    progress(`waiting for the relays to fetch the consensus… ${total - pending.size}/${total}`);
+    for (const r of [...pending]) {
+      try {
+        const res = await fetch(`${r.metricsUrl}/status.json`, { signal: AbortSignal.timeout(2_000) });
+        const body = (await res.json()) as { status?: { flags?: unknown } };
+        if (Array.isArray(body.status?.flags) && body.status.flags.length > 0) pending.delete(r);
+      } catch {
+        // not answering yet: asked again below
+      }
+    }
+    if (pending.size === 0) break;
+    if (signal?.aborted) throw new ChiveError('BENCH_INTERRUPTED', 'stopped while the relays fetched the consensus');
+    if (Date.now() > deadline) {
+      throw new ChiveError('TESTNET_NOT_READY', `relays ${[...pending].map((r) => r.nickname).join(', ')} hold no consensus listing them after ${RELAY_CONSENSUS_WAIT_MS} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -26,7 +26,7 @@ const CSS = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;mar
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd;padding-bottom:3px}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}
 th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}.worse{color:#b00}.better{color:#070}
-.plots{display:flex;flex-wrap:wrap;gap:12px}.plots svg{border:1px solid #e4e4e4;background:#fff;max-width:100%;height:auto}
+.plots{display:flex;flex-wrap:wrap;gap:12px}.plots svg{border:1px solid #e4e4e4;background:#fff;width:calc(50% - 8px);min-width:560px;height:auto}
 .meta{color:#555}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}`;
 
 type Pick = (r: BenchResult) => readonly number[] | undefined;
@@ -102,7 +102,10 @@ function failuresTable(r: BenchResult): string {
   const d = r.failureDetail as unknown as Record<string, number>;
   const rows = Object.entries(d).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v}</td></tr>`).join('');
   const codes = Object.entries(r.errorCodes).map(([k, v]) => `<code>${esc(k)}</code> × ${v}`).join(', ') || 'none';
-  return `<p><b>failures: ${r.failures}</b>, <b>timeouts: ${r.timeouts}</b> (error codes: ${codes})</p><table>${rows}</table>`;
+  const t = r.buildTimeoutMs;
+  return `<p><b>failures: ${r.failures}</b>, <b>timeouts: ${r.timeouts}</b> (error codes: ${codes})</p><table>${rows}</table>`
+    + `<p class="meta">The client’s learned build timeout (Tor’s method, about the 80th percentile of recent builds) was ${formatNumber(t.atStart)} ms `
+    + `at the start and ${formatNumber(t.atEnd)} ms at the end; builds slower than it were abandoned and counted as timeouts, not as build times.</p>`;
 }
 
 function cpuSection(r: BenchResult): string {

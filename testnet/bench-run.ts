@@ -95,6 +95,7 @@ export class BenchRun {
       this.say('warmup', i, warmup, `warming up (links to the relays) ${i + 1}/${warmup}…`);
       (await this.build())?.destroy();
     }
+    if (warmup > 0) this.say('warmup', warmup, warmup, `warm-up circuits ${warmup}/${warmup}`);
     for (let i = 0; i < circuits; i++) {
       this.say('circuits', i, circuits, `building circuits ${i + 1}/${circuits}…`);
       const circuit = await this.build();
@@ -103,6 +104,7 @@ export class BenchRun {
       circuit.hopTimesMs.forEach((ms, hop) => (this.samples.perHopMs[hop] ??= []).push(ms));
       circuit.destroy();
     }
+    if (circuits > 0) this.say('circuits', circuits, circuits, `circuits ${this.samples.circuitBuildMs.length}/${circuits} built`);
     await this.rtt();
     await this.transfers();
   }
@@ -150,24 +152,31 @@ export class BenchRun {
     }
   }
 
+  /**
+   * `rttSamples` echoes spread over `rttCircuits` circuits. A circuit that fails (counted)
+   * hands its share to the next one; at most `rttCircuits` extra circuits are tried.
+   */
   private async rtt(): Promise<void> {
     const total = this.opts.rttSamples;
     const circuits = Math.min(this.opts.rttCircuits, total);
     const payload = new Uint8Array(RTT_PAYLOAD_BYTES).fill(0x2a);
-    for (let c = 0; c < circuits; c++) {
-      const want = Math.ceil((total - this.samples.rttMs.length) / (circuits - c));
-      this.say('rtt', this.samples.rttMs.length, total, `round trips on circuit ${c + 1}/${circuits}, ${this.samples.rttMs.length}/${total}…`);
+    const samples = this.samples.rttMs;
+    let used = 0;
+    for (let tries = 0; samples.length < total && tries < 2 * circuits; tries++) {
+      const want = Math.ceil((total - samples.length) / Math.max(1, circuits - used));
+      this.say('rtt', samples.length, total, `round trips on circuit ${used + 1}/${circuits}, ${samples.length}/${total}…`);
       const circuit = await this.build();
       const stream = circuit && (await this.open(circuit));
       if (!circuit || !stream) continue;
+      used += 1;
       try {
         const timeoutMs = this.opts.timeoutMs;
-        const kill = () => stream.destroy();
+        const kill = (): void => void stream.destroy();
         stream.write('echo\n');
         await withTimeout(echoOnce(stream, payload), timeoutMs, 'the first echo', kill);
         for (let i = 0; i < want; i++) {
           checkAborted(this.signal);
-          this.samples.rttMs.push(await withTimeout(echoOnce(stream, payload), timeoutMs, `a ${RTT_PAYLOAD_BYTES}-byte echo`, kill));
+          samples.push(await withTimeout(echoOnce(stream, payload), timeoutMs, `a ${RTT_PAYLOAD_BYTES}-byte echo`, kill));
         }
       } catch (e) {
         if (isChiveError(e, 'BENCH_INTERRUPTED')) throw e;
@@ -178,7 +187,7 @@ export class BenchRun {
         circuit.destroy();
       }
     }
-    this.say('rtt', this.samples.rttMs.length, total, `round trips ${this.samples.rttMs.length}/${total}`);
+    if (total > 0) this.say('rtt', total, total, `round trips ${samples.length}/${total} timed`);
   }
 
   private async transfers(): Promise<void> {
@@ -192,7 +201,7 @@ export class BenchRun {
         done += 1;
       }
     }
-    if (total > 0) this.say('transfers', total, total, `transfers ${total}/${total}`);
+    if (total > 0) this.say('transfers', total, total, `transfers ${Object.values(this.samples.ttlbMs).reduce((a, v) => a + v.length, 0)}/${total} completed`);
   }
 
   private async transfer(size: number): Promise<void> {

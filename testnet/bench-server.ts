@@ -102,10 +102,10 @@ function sendBulk(socket: Socket, total: number, payload: Buffer): void {
   pump();
 }
 
-/** "127.0.0.1:8080" → { host, port }; "[::1]:80" too. INVALID_ARGUMENT otherwise. */
-export function parseHostPort(text: string): { host: string; port: number } {
+/** "127.0.0.1:8080" → { host, port }; "[::1]:80" too; port 0 only with `allowAnyPort`. INVALID_ARGUMENT otherwise. */
+export function parseHostPort(text: string, options: { allowAnyPort?: boolean } = {}): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:\s]+)):([0-9]{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new ChiveError('INVALID_ARGUMENT', `not host:port: ${JSON.stringify(text)}`);
+  if (!m || port < (options.allowAnyPort ? 0 : 1) || port > 65535) throw new ChiveError('INVALID_ARGUMENT', `not host:port: ${JSON.stringify(text)}`);
   return { host: (m[1] ?? m[2])!, port };
 }

@@ -25,9 +25,10 @@ export interface CdfPlot {
 
 export const PALETTE: readonly string[] = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 const LOG_SPAN_RATIO = 20;
-const W = 640;
+const W = 800;
 const H = 320;
-const M = { left: 56, right: 16, top: 34, bottom: 46 };
+/** Margins; the legend sits in the right one. */
+const M = { left: 56, right: 200, top: 34, bottom: 46 };
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -67,10 +68,10 @@ function median(sorted: readonly number[]): number {
 export function renderCdfSvg(plot: CdfPlot): string {
   const series = plot.series.map((s) => ({ ...s, sorted: s.values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b) }));
   const all = series.flatMap((s) => s.sorted);
-  const head = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeXml(plot.title)}">`
-    + `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(plot.title)}</text>`;
+  const head = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeXml(plot.title)}" font-family="system-ui, Helvetica, Arial, sans-serif">`;
   if (all.length === 0) {
-    return `${head}<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#777">no samples</text></svg>`;
+    return `${head}<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(plot.title)}</text>`
+      + `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#777">no samples</text></svg>`;
   }
   const lo = Math.min(...all.map((v) => v));
   const hi = Math.max(...all.map((v) => v));
@@ -85,6 +86,8 @@ export function renderCdfSvg(plot: CdfPlot): string {
   const fy = (f: number): number => M.top + ph * (1 - f);
   const n2 = (v: number): string => v.toFixed(1);
   const parts: string[] = [head];
+  const title = `<text x="${M.left + pw / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeXml(plot.title)}</text>`;
+  parts.push(title);
 
   // axes, grid and ticks
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
@@ -101,7 +104,7 @@ export function renderCdfSvg(plot: CdfPlot): string {
   for (const t of useLog ? logTicks(x0, x1) : linearTicks(x1)) {
     const x = n2(fx(t));
     parts.push(`<line x1="${x}" x2="${x}" y1="${M.top}" y2="${M.top + ph}" stroke="#f2f2f2"/>`);
-    parts.push(`<text x="${x}" y="${M.top + ph + 15}" text-anchor="middle" font-size="11">${formatNumber(t)}</text>`);
+    parts.push(`<text x="${x}" y="${M.top + ph + 15}" text-anchor="middle" font-size="11">${String(Number(t.toPrecision(6)))}</text>`);
   }
   parts.push(`<text x="${M.left + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${escapeXml(plot.xLabel)}${useLog ? ' (log scale)' : ''}</text>`);
   parts.push(`<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">fraction ≤ x</text>`);
@@ -118,11 +121,10 @@ export function renderCdfSvg(plot: CdfPlot): string {
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${dash}><title>${escapeXml(tip)}</title></path>`);
   }
 
-  // legend, bottom right inside the plot
-  const shown = series;
-  shown.forEach((s, i) => {
-    const y = M.top + ph - 12 - (shown.length - 1 - i) * 16;
-    const x = M.left + pw - 190;
+  // legend, right of the plot
+  series.forEach((s, i) => {
+    const y = M.top + 8 + i * 18;
+    const x = M.left + pw + 14;
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     parts.push(`<line x1="${x}" x2="${x + 24}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${x + 30}" y="${y}" dy="4" font-size="11">${escapeXml(s.label)} (n=${s.sorted.length})</text>`);

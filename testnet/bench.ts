@@ -100,6 +100,12 @@ export interface BenchResult extends SummaryHolder {
   readonly failureDetail: FailureDetail;
   /** What was asked for and what was measured: every gap is a failure or timeout counted above. */
   readonly counts: BenchCounts;
+  /**
+   * The client's learned build timeout for 3 hops (Tor's method, about the 80th percentile
+   * of recent builds) before and after the run: builds slower than it are abandoned and
+   * counted as timeouts, so circuitBuildMs describes the builds that completed.
+   */
+  readonly buildTimeoutMs: { readonly atStart: number; readonly atEnd: number };
   /** Error codes of every failure above, counted. */
   readonly errorCodes: Record<string, number>;
   readonly relayCpuMsPerMB: RelayCpu;
@@ -184,6 +190,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   try {
     counting = true;
     const run = new BenchRun(net, opts, say, tally, options.signal);
+    const timeoutAtStart = net.client.timeouts.timeoutMsForHops(3);
     await run.all();
     const stats = net.client.stats;
     const d = run.detail;
@@ -223,6 +230,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         transfersRequested: Object.fromEntries(opts.sizes.map((size) => [String(size), opts.transfers])),
         transfersCompleted: Object.fromEntries(opts.sizes.map((size) => [String(size), s.ttlbMs[String(size)]?.length ?? 0])),
       },
+      buildTimeoutMs: { atStart: round3(timeoutAtStart), atEnd: round3(net.client.timeouts.timeoutMsForHops(3)) },
       errorCodes,
       relayCpuMsPerMB: net.meter.result(),
       relayCpuMsPerMBMethod: net.meter.method,
