@@ -25,6 +25,9 @@ import { loadGuardState, saveGuardState, guardStatePath } from './guard-store.js
 import { LinkPool } from './link-pool.js';
 import { relayInfoFromConsensus, selectPath, unitRngFrom, type PathTarget } from './path-selection.js';
 
+/** Floor of the time a circuit build may take before it is abandoned (see abandonAfterMs). */
+export const MIN_ABANDON_MS = 1_000;
+
 export type BootstrapStage = 'consensus' | 'guards' | 'circuit' | 'ready';
 export interface BootstrapProgress {
   readonly stage: BootstrapStage;
@@ -131,16 +134,24 @@ export class ChiveClient {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closed) throw new ChiveError('CIRCUIT_CLOSED', 'the client is closed');
       const consensus = this.requireConsensus();
-      const path = selectPath(consensus, {
+      const pathOptions = {
         hops: request.hops,
         target: request.target,
         lastHop: request.lastHop,
         guards: this.guards.firstHops(Date.now()),
         allowSameSubnet: this.allowSameSubnet,
         rng: this.unitRng,
-        exclude,
-      });
-      const timeoutMs = this.timeouts.timeoutMsForHops(path.length);
+      };
+      let path: ConsensusRelay[];
+      try {
+        path = selectPath(consensus, { ...pathOptions, exclude });
+      } catch (e) {
+        // Excluding the relays that failed left no path (few exits): try again with every
+        // relay rather than report a path error the network does not have.
+        if (exclude.length === 0) throw e;
+        path = selectPath(consensus, pathOptions);
+      }
+      const timeoutMs = this.abandonAfterMs(path.length);
       const started = performance.now();
       this.stats.builds += 1;
       try {
@@ -173,6 +184,18 @@ export class ChiveClient {
       }
     }
     throw new ChiveError('CIRCUIT_BUILD_FAILED', `no circuit after ${attempts} attempts: ${describe(lastError)}`, { cause: lastError });
+  }
+
+  /**
+   * How long a build may take before it is abandoned. As Tor does, the learned timeout (the
+   * 80th percentile) only marks a build as slow; the build is abandoned at the close
+   * timeout (the 99th percentile), scaled to the path length, and never before
+   * MIN_ABANDON_MS: on a loopback network the quantiles are a few ms, and a garbage
+   * collection or a busy core must not turn into a failed circuit.
+   */
+  private abandonAfterMs(hops: number): number {
+    const scale = (hops * (hops + 1)) / 12;
+    return Math.max(MIN_ABANDON_MS, this.timeouts.closeTimeoutMs * scale);
   }
 
   private track(circuit: ClientCircuit): void {

@@ -52,16 +52,39 @@ export class DirectorySync {
   async start(): Promise<void> {
     await this.uploadAll();
     await this.refreshConsensus();
-    this.timers.push(setInterval(() => void this.tick(), Math.min(this.o.uploadIntervalMs, 5_000)));
+    // A relay without a consensus (started before the first one) looks every second; the
+    // tick does nothing until something is due.
+    this.timers.push(setInterval(() => void this.tick(), 1_000));
   }
 
+  private ticking = false;
+
   private async tick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.tickOnce();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async tickOnce(): Promise<void> {
     const rotated = this.o.keys.rotateIfDue();
     const t = this.o.now();
     if (rotated || this.lastUpload === null || t - this.lastUpload >= this.o.uploadIntervalMs) await this.uploadAll();
-    if (!this.consensus || t >= this.consensus.freshUntil) await this.refreshConsensus();
+    if ((!this.consensus || t >= this.consensus.freshUntil) && t >= this.nextFetchAt) {
+      const before = this.consensus;
+      await this.refreshConsensus();
+      // Nothing newer yet: wait a tenth of a period (1 s..60 s) before asking again.
+      if (this.consensus === before || (this.consensus && this.o.now() >= this.consensus.freshUntil)) {
+        const period = this.o.network.timing.votingIntervalMs;
+        this.nextFetchAt = this.o.now() + Math.min(60_000, Math.max(1_000, period / 10));
+      }
+    }
   }
+
+  private nextFetchAt = 0;
 
   descriptorBytes(): Uint8Array {
     const { provider, keys, now } = this.o;
