@@ -1,6 +1,6 @@
 /**
  * `runBench`: OnionPerf-shaped measurements of a local chive network, as one JSON-safe
- * result (docs/CLI-bench.md explains every figure).
+ * result (docs/CLI.md, `chive bench`, explains every figure).
  *
  * Phases, one operation at a time, in this order:
  *   1. warm-up: `warmup` circuits built and discarded (links to the relays get made);
