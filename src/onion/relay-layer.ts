@@ -72,14 +72,16 @@ export class OnionScratch {
 
 /** Layout of a layer's one state buffer: kf ‖ ko ‖ kr ‖ last forward tag ‖ last originated tag. */
 const STATE_LEN = 3 * 32 + 2 * T;
+const LAST_FORWARD_AT = 96;
+const LAST_ORIGINATED_AT = 96 + T;
 
 export class RelayLayer {
-  private readonly state = new Uint8Array(STATE_LEN);
-  private readonly kf = this.state.subarray(0, 32);
-  private readonly ko = this.state.subarray(32, 64);
-  private readonly kr = this.state.subarray(64, 96);
-  private readonly lastForward = this.state.subarray(96, 96 + T);
-  private readonly lastOriginated = this.state.subarray(96 + T, 96 + 2 * T);
+  // Memory per circuit is what limits a relay, so a layer holds one buffer and three views
+  // of it (the keys libsodium takes); the last tags live in the same buffer and get a view
+  // only when asked for.
+  private readonly kf = new Uint8Array(STATE_LEN).subarray(0, 32);
+  private readonly ko = new Uint8Array(this.kf.buffer, 32, 32);
+  private readonly kr = new Uint8Array(this.kf.buffer, 64, 32);
   /** Forward cells verified so far (the implicit forward counter `c`). */
   private c = 0;
   /** Backward cells originated or relayed so far (the implicit backward counter `d`). */
@@ -119,7 +121,7 @@ export class RelayLayer {
       throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'forward cell failed its hop tag check');
     }
     this.c += 1;
-    this.lastForward.set(payload.subarray(0, T));
+    new Uint8Array(this.kf.buffer, LAST_FORWARD_AT, T).set(payload.subarray(0, T));
     payload.set(cipher.body); // m = payload[0 : P−T]
     if (startsWithMarker(payload)) {
       return { recognized: true, body: payload.subarray(RECOGNIZED_MARKER_LEN, P - T) };
@@ -148,7 +150,7 @@ export class RelayLayer {
     const nonce = writeCounterNonce(this.scratch.nonce, this.d);
     cipher.seal(this.ko, nonce, workBody, out);
     this.d += 1;
-    this.lastOriginated.set(cipher.tag);
+    new Uint8Array(this.kf.buffer, LAST_ORIGINATED_AT, T).set(cipher.tag);
     return out;
   }
 
@@ -171,16 +173,16 @@ export class RelayLayer {
    * Flow control echoes these in authenticated SENDMEs (docs/PROTOCOL.md, flow control).
    */
   get lastForwardTag(): Uint8Array {
-    return this.lastForward;
+    return new Uint8Array(this.kf.buffer, LAST_FORWARD_AT, T);
   }
 
   get lastOriginatedTag(): Uint8Array {
-    return this.lastOriginated;
+    return new Uint8Array(this.kf.buffer, LAST_ORIGINATED_AT, T);
   }
 
   /** Zeroes this layer's keys; any later call throws BAD_HOP. (A shared scratch is wiped by its owner.) */
   destroy(): void {
-    this.state.fill(0);
+    new Uint8Array(this.kf.buffer).fill(0);
     this.destroyed = true;
   }
 
