@@ -23,6 +23,7 @@ import { LinkState, RelayCircuit, type CircuitSide } from './circuit.js';
 import { handleRecognized } from './relay-messages.js';
 import { NeighbourLinks, type RelayDirectoryView } from './neighbours.js';
 import { RelayCounters, type RefusalReason } from './counters.js';
+import { runOomHandler } from './oom.js';
 import type { RelayKeys } from './keys.js';
 
 export interface RelayLimits {
@@ -236,30 +237,9 @@ export class RelayNode {
     if (prev.congested) this.checkMemory();
   }
 
-  /**
-   * The out-of-memory handler: when the bytes queued on all links exceed
-   * `limits.maxQueuedBytes`, destroy circuits on the link with the most queued data, oldest
-   * circuit first, until the total is back under the cap. (Queues are per link, so "the
-   * circuits with the oldest queued data" is approximated by the oldest circuits of the most
-   * backed-up link: those are the ones whose data has waited longest.)
-   */
+  /** The out-of-memory handler (relay/oom.ts): runs when a link we write to is congested. */
   checkMemory(): void {
-    let total = this.queuedBytes();
-    if (total <= this.limits.maxQueuedBytes) return;
-    const byQueue = [...this.links.values()].sort((a, b) => b.link.bufferedBytes - a.link.bufferedBytes);
-    for (const state of byQueue) {
-      const circuits = [...state.circuits.values()].sort((a, b) => a.createdAt - b.createdAt || a.serial - b.serial);
-      for (const circ of circuits) {
-        this.counters.oomKills += 1;
-        this.counters.refuse('oom');
-        this.destroyCircuit(circ, DestroyReason.RESOURCE_LIMIT, null);
-      }
-      // Dropping the link's unsent cells is what frees the memory: close it if still over.
-      total = this.queuedBytes();
-      if (total > this.limits.maxQueuedBytes) state.link.close('out of memory: queue dropped');
-      total = this.queuedBytes();
-      if (total <= this.limits.maxQueuedBytes) return;
-    }
+    runOomHandler(this);
   }
 
   private onCreate2(state: LinkState, circId: number, cellBytes: Uint8Array): void {
