@@ -17,20 +17,11 @@ import {
   BuildTimeoutEstimator, DEFAULT_BUILD_TIMEOUT_OPTIONS, TESTNET_BUILD_TIMEOUT_OPTIONS, estimateAlpha, estimateXm,
   paretoQuantile,
 } from '../../client/build-timeout.js';
+import { seeded } from '../support/seeded.js';
 
 /** Standard errors allowed (two-sided tail ≈ 6e-5 per check). */
 const Z = 4;
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Pareto(xm, alpha) by inversion. */
 function paretoSampler(xm: number, alpha: number, seed: number): () => number {

@@ -17,6 +17,7 @@ import { RelayFlag } from '../../src/wire/constants.js';
 import { DEFAULT_GUARD_OPTIONS, GuardState, TESTNET_GUARD_OPTIONS } from '../../client/guards.js';
 import { GUARDS_FILE, guardStatePath, loadGuardState, saveGuardState } from '../../client/guard-store.js';
 import { selectPath } from '../../client/path-selection.js';
+import { seeded } from '../support/seeded.js';
 
 const { RUNNING, FAST, GUARD, STABLE } = RelayFlag;
 const ALL = RUNNING | FAST | GUARD | STABLE;
@@ -24,16 +25,6 @@ const T0 = 1_750_000_000_000;
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function id(i: number): Uint8Array {
   const k = new Uint8Array(32).fill(0x22);

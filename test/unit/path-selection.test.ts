@@ -17,23 +17,13 @@ import {
   type PathOptions, ZERO_WEIGHT_FLOOR_FRACTION, effectiveWeights, exitPolicyMightAllowPort, relayAllowsTarget,
   relayInfoFromConsensus, sameFamily, selectPath, subnetKey, unitRngFrom,
 } from '../../client/path-selection.js';
+import { seeded } from '../support/seeded.js';
 
 const { RUNNING, FAST, GUARD, EXIT, STABLE } = RelayFlag;
 const ALL = RUNNING | FAST | GUARD | STABLE;
 const ACCEPT_8080 = parseExitPolicy('accept 127.0.0.1/32:8080, reject *:*');
 const ACCEPT_ALL = parseExitPolicy('accept *:*');
 
-/** mulberry32: a small seeded generator, so every statistical test is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function id(i: number): Uint8Array {
   const k = new Uint8Array(32).fill(0x11);
