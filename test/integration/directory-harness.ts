@@ -14,6 +14,7 @@ import type { NetworkConfig, NetworkTiming } from '../../src/io/network-file.js'
 import { type LinkServer, startLinkServer } from '../../src/io/link-server.js';
 import { type AuthorityHandle, type ListenAuthorityOptions, listenAuthority } from '../../directory/index.js';
 import { fromHex } from '../../src/bytes.js';
+export { waitFor } from '../support/wait.js';
 
 export const DAY = 24 * 60 * 60 * 1000;
 
@@ -89,15 +90,6 @@ export async function startAuthorities(
   return { network, dataDirs, authorities };
 }
 
-export async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export function removeDirs(dirs: readonly string[]): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -21,6 +21,8 @@ import type { CipherState } from '../../src/noise/symmetric-state.js';
 import {
   CELL_LEN, CELL_PAYLOAD_LEN, CellCommand, LINK_SUBPROTOCOL_NK, MAX_LINK_FRAME_LEN,
 } from '../../src/wire/constants.js';
+import { keyPair } from '../support/keys.js';
+import { waitFor } from '../support/wait.js';
 
 const providers = allCryptoProviders().map((p) => [p.name, p] as const);
 const cleanups: (() => unknown)[] = [];
@@ -28,18 +30,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function keyPair(p: CryptoProvider): { secret: Uint8Array; publicKey: Uint8Array } {
-  const secret = p.randomBytes(32);
-  return { secret, publicKey: p.x25519PublicKey(secret) };
-}
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 

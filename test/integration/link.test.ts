@@ -13,6 +13,8 @@ import type { LinkCloseReason } from '../../src/io/link-close.js';
 import { startLinkServer, type LinkServerOptions } from '../../src/io/link-server.js';
 import type { Link } from '../../src/io/link.js';
 import { CELL_LEN, CELL_PAYLOAD_LEN, CellCommand, MAX_CELLS_PER_FRAME } from '../../src/wire/constants.js';
+import { keyPair } from '../support/keys.js';
+import { waitFor } from '../support/wait.js';
 
 const providers = allCryptoProviders().map((p) => [p.name, p] as const);
 const cleanups: (() => unknown)[] = [];
@@ -20,18 +22,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function keyPair(p: CryptoProvider): { secret: Uint8Array; publicKey: Uint8Array } {
-  const secret = p.randomBytes(32);
-  return { secret, publicKey: p.x25519PublicKey(secret) };
-}
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /** A server whose accepted links are collected in `accepted`. */
 async function serve(p: CryptoProvider, extra: Partial<LinkServerOptions> = {}) {

@@ -13,6 +13,7 @@ import { ntorClientCreate } from '../../src/handshake/ntor.js';
 import { CELL_PAYLOAD_LEN, CellCommand, DestroyReason, EndReason } from '../../src/wire/constants.js';
 import { startRelay, staticDirectoryView, type RunningRelay } from '../../relay/index.js';
 import { RawCircuit, RawLink, rawCircuit, testRng } from './raw-circuit.js';
+import { waitFor } from '../support/wait.js';
 
 const provider = loadCryptoProvider();
 let relays: RunningRelay[] = [];
@@ -99,7 +100,7 @@ describe('relays under hostile input', () => {
     const raw = await RawLink.open(provider, info(0));
     const before = relays[0]!.node.counters.refusals.unknown_circuit;
     raw.link.sendCell(0x8000_1234, CellCommand.RELAY, testRng(CELL_PAYLOAD_LEN));
-    await waitFor(() => relays[0]!.node.counters.refusals.unknown_circuit > before);
+    await waitFor('the unknown-circuit refusal', () => relays[0]!.node.counters.refusals.unknown_circuit > before, 3000);
     await echoRoundTrip();
     raw.link.close();
   });
@@ -175,13 +176,6 @@ describe('relays under hostile input', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('a client that stops reading', () => {
   it('makes the OOM handler fire and keeps the queues under the cap', async () => {
@@ -212,11 +206,7 @@ describe('a client that stops reading', () => {
       const ws = (raw.link as unknown as { ws: { _socket: { pause(): void } } }).ws;
       ws._socket.pause();
       for (const c of circuits) c.send(2, { kind: 'BEGIN', streamId: 1, target: { host: '127.0.0.1', port } });
-      let peak = 0;
-      await waitFor(() => {
-        peak = Math.max(peak, guard.node.queuedBytes());
-        return guard.node.counters.oomKills > 0;
-      }, 20_000);
+      await waitFor('the OOM handler', () => guard.node.counters.oomKills > 0, 20_000);
       expect(guard.node.counters.refusals.oom).toBeGreaterThan(0);
       // after the handler ran, the queues are back under the cap
       expect(guard.node.queuedBytes()).toBeLessThanOrEqual(cap);
