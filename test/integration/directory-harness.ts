@@ -91,6 +91,9 @@ export async function startAuthorities(
 }
 
 
+/** Short periods; noble's pure-JS X25519 (~30× slower than sodium) gets 3 s so that relay tests and vote pulls fit. */
+export const timingFor = (p: CryptoProvider) => ({ votingIntervalMs: p.name === 'noble' ? 3000 : 2000, freshIntervals: 1, validIntervals: 3 });
+
 export function removeDirs(dirs: readonly string[]): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ import { decodeVote, encodeConsensus } from '../../src/dirdoc/index.js';
 import { fetchConsensusBytes, fetchDescriptorBytes, fetchVoteBytes, uploadDescriptor } from '../../src/io/directory-client.js';
 import { ConsensusClient } from '../../client/consensus.js';
 import { listenAuthority } from '../../directory/index.js';
-import { removeDirs, startAuthorities, startRelay, tempDir, waitFor } from './directory-harness.js';
+import { removeDirs, startAuthorities, startRelay, tempDir, timingFor, waitFor } from './directory-harness.js';
 
 const dirs: string[] = [];
 const closers: (() => Promise<unknown>)[] = [];
@@ -24,8 +24,6 @@ afterAll(async () => {
   removeDirs(dirs);
 });
 
-/** Short periods; noble's pure-JS X25519 (~30× slower than sodium) gets 3 s so that relay tests and vote pulls fit. */
-const timingFor = (p: CryptoProvider) => ({ votingIntervalMs: p.name === 'noble' ? 3000 : 2000, freshIntervals: 1, validIntervals: 3 });
 
 describe.each(allCryptoProviders().map((p) => [p.name, p] as const))('authority restart (%s)', (_name, p) => {
   const TIMING = timingFor(p);

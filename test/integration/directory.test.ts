@@ -39,7 +39,7 @@ import { runDirectoryCommand } from '../../directory/command.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  DAY, type TestRelay, eventually, relayFields, removeDirs, startAuthorities, startRelay, tempDir, waitFor,
+  DAY, type TestRelay, eventually, relayFields, removeDirs, startAuthorities, startRelay, tempDir, timingFor, waitFor,
 } from './directory-harness.js';
 
 const dirs: string[] = [];
@@ -49,8 +49,6 @@ afterAll(async () => {
   removeDirs(dirs);
 });
 
-/** Short periods; noble's pure-JS X25519 (~30× slower than sodium) gets 3 s so that relay tests and vote pulls fit. */
-const timingFor = (p: CryptoProvider) => ({ votingIntervalMs: p.name === 'noble' ? 3000 : 2000, freshIntervals: 1, validIntervals: 3 });
 
 describe.each(allCryptoProviders().map((p) => [p.name, p] as const))('directory authorities (%s)', (_name, p) => {
   const TIMING = timingFor(p);
