@@ -25,7 +25,7 @@ import {
   type Fail, checkIdentityList, checkKey, checkNickname, checkRelayAddress, checkText, checkUint, compareBytes,
   failLocal, failPeer, readFormatVersion, readIdentityList, readText16, readText8, writeIdentityList,
 } from './fields.js';
-import { signWithDomain } from './signing.js';
+import { signWithDomain, withSignature } from './signing.js';
 
 export interface RelayDescriptor {
   /** Ed25519 identity public key: the relay's name in the network. */
@@ -107,12 +107,7 @@ export function encodeDescriptorBody(d: Omit<RelayDescriptor, 'signature'>): Uin
 }
 
 export function encodeDescriptor(d: RelayDescriptor): Uint8Array {
-  checkKey(d.signature, ED25519_SIG_LEN, 'descriptor signature', failLocal('descriptor'));
-  const body = encodeDescriptorBody(d);
-  const out = new Uint8Array(body.length + ED25519_SIG_LEN);
-  out.set(body);
-  out.set(d.signature, body.length);
-  return out;
+  return withSignature('descriptor', encodeDescriptorBody(d), d.signature);
 }
 
 /**

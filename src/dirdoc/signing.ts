@@ -8,6 +8,8 @@
  * Not a key store and not a document codec: callers pass the body bytes.
  */
 import { concatBytes, utf8 } from '../bytes.js';
+import { ED25519_SIG_LEN } from '../wire/constants.js';
+import { checkKey, failLocal } from './fields.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 
 export type SignatureDomain = string;
@@ -27,4 +29,10 @@ export function verifyWithDomain(
   provider: CryptoProvider, publicKey: Uint8Array, domain: SignatureDomain, body: Uint8Array, signature: Uint8Array,
 ): boolean {
   return provider.ed25519Verify(publicKey, domainMessage(domain, body), signature);
+}
+
+/** A signed document's encoding: its body followed by its 64-byte signature (checked). */
+export function withSignature(what: string, body: Uint8Array, signature: Uint8Array): Uint8Array {
+  checkKey(signature, ED25519_SIG_LEN, `${what} signature`, failLocal(what));
+  return concatBytes(body, signature);
 }

@@ -27,7 +27,7 @@ import {
   type Fail, type TimeWindow, checkKey, checkTimeWindow, checkUint, compareBytes, failLocal, failPeer,
   readFormatVersion, readTimeWindow, shortKey, withContext, writeTimeWindow,
 } from './fields.js';
-import { signWithDomain } from './signing.js';
+import { signWithDomain, withSignature } from './signing.js';
 
 export interface VoteEntry<D extends RelayDescriptor = RelayDescriptor> {
   readonly descriptor: D;
@@ -84,12 +84,7 @@ export function encodeVoteBody(v: Omit<Vote, 'signature'>): Uint8Array {
 }
 
 export function encodeVote(v: Vote): Uint8Array {
-  checkKey(v.signature, ED25519_SIG_LEN, 'vote signature', failLocal('vote'));
-  const body = encodeVoteBody(v);
-  const out = new Uint8Array(body.length + ED25519_SIG_LEN);
-  out.set(body);
-  out.set(v.signature, body.length);
-  return out;
+  return withSignature('vote', encodeVoteBody(v), v.signature);
 }
 
 /** Decodes a vote (unverified), refusing oversized, truncated, trailing, non-canonical or bad input. */
