@@ -16,6 +16,7 @@ import { ChiveError, isChiveError } from '../src/errors.js';
 import { type Fail, checkNickname, checkText, parseIpv4, parseRelayAddress } from '../src/dirdoc/fields.js';
 import { formatExitPolicy, parseExitPolicy } from '../src/dirdoc/exit-policy.js';
 import { ED25519_KEY_LEN, MAX_CONTACT_LEN } from '../src/wire/constants.js';
+import { DEFAULT_RELAY_LIMITS } from './limits.js';
 import { MAX_DURATION_MS, formatBytes, formatDuration, parseBytes, parseDuration } from './config-units.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -273,22 +274,22 @@ export const CONFIG_KEYS: ConfigKeyTable = {
     parse: (text) => (checkText(text, MAX_CONTACT_LEN, 'ContactInfo', failInvalid), text), format: identity,
   },
   maxLinks: {
-    kind: 'scalar', name: 'MaxLinks', type: 'N', default: '4096',
+    kind: 'scalar', name: 'MaxLinks', type: 'N', default: String(DEFAULT_RELAY_LIMITS.maxLinks),
     doc: 'Most open links, from clients and relays together.',
     ...count(1, 1_000_000),
   },
   maxCircuits: {
-    kind: 'scalar', name: 'MaxCircuits', type: 'N', default: '65536',
+    kind: 'scalar', name: 'MaxCircuits', type: 'N', default: String(DEFAULT_RELAY_LIMITS.maxCircuits),
     doc: 'Most circuits open through the relay; more CREATE2 are refused.',
     ...count(1, 10_000_000),
   },
   maxCircuitsPerLink: {
-    kind: 'scalar', name: 'MaxCircuitsPerLink', type: 'N', default: '8192',
+    kind: 'scalar', name: 'MaxCircuitsPerLink', type: 'N', default: String(DEFAULT_RELAY_LIMITS.maxCircuitsPerLink),
     doc: 'Most circuits on one link.',
     ...count(1, 10_000_000),
   },
   createRate: {
-    kind: 'scalar', name: 'CreateRate', type: 'NUMBER', default: '200',
+    kind: 'scalar', name: 'CreateRate', type: 'NUMBER', default: String(DEFAULT_RELAY_LIMITS.createRate),
     doc: 'CREATE2 per second accepted from one link (token bucket); 0 = unlimited.',
     parse: (text) => {
       if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || Number(text) > 1_000_000) invalid(`${JSON.stringify(text)} is not a rate in 0..1000000`);
@@ -297,17 +298,17 @@ export const CONFIG_KEYS: ConfigKeyTable = {
     format: String,
   },
   createBurst: {
-    kind: 'scalar', name: 'CreateBurst', type: 'N', default: '400',
+    kind: 'scalar', name: 'CreateBurst', type: 'N', default: String(DEFAULT_RELAY_LIMITS.createBurst),
     doc: 'CREATE2 accepted at once from one link before CreateRate applies.',
     ...count(1, 1_000_000),
   },
   maxQueuedBytes: {
-    kind: 'scalar', name: 'MaxQueuedBytes', type: 'BYTES', default: '64 MB',
+    kind: 'scalar', name: 'MaxQueuedBytes', type: 'BYTES', default: formatBytes(DEFAULT_RELAY_LIMITS.maxQueuedBytes),
     doc: 'Bytes queued on all links before the OOM handler destroys the circuits with the oldest data.',
     ...bytes(16 * 1024),
   },
   maxQueuedBytesPerLink: {
-    kind: 'scalar', name: 'MaxQueuedBytesPerLink', type: 'BYTES', default: '8 MB',
+    kind: 'scalar', name: 'MaxQueuedBytesPerLink', type: 'BYTES', default: formatBytes(DEFAULT_RELAY_LIMITS.maxQueuedBytesPerLink),
     doc: 'Bytes queued on one link before the relay closes that link.',
     ...bytes(16 * 1024),
   },
