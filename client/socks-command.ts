@@ -15,7 +15,7 @@
  * Not here: the protocol (client/socks.ts), connections (client/socks-server.ts), circuits
  * (the client).
  */
-import { LOG_LEVELS, jsonLineLogger, oneOf, parseCommandFlags, parsePort, parsePositive, type CliLogLevel } from '../src/io/cli-flags.js';
+import { LOG_LEVELS, jsonLineLogger, lineWriters, oneOf, parseCommandFlags, parsePort, parsePositive, type CliLogLevel } from '../src/io/cli-flags.js';
 import type { Duplex } from 'node:stream';
 import { Command } from 'commander';
 import type { CryptoProvider } from '../src/crypto/provider.js';
@@ -65,7 +65,6 @@ export interface SocksCommandIo {
   readonly createClient?: CreateSocksClient;
 }
 
-
 interface Flags {
   network: string;
   port: number;
@@ -78,10 +77,6 @@ interface Flags {
   logLevel: CliLogLevel;
   crypto: ProviderPreference;
 }
-
-
-
-
 
 const NOT_BUILT = 'the client is not built yet (client/index.ts does not export createClient)';
 
@@ -101,8 +96,7 @@ async function importCreateClient(): Promise<CreateSocksClient | null> {
 
 /** Runs `chive socks` with `argv` (the arguments after `socks`); resolves with the exit code. */
 export async function runSocksCommand(argv: readonly string[], io: SocksCommandIo = {}): Promise<number> {
-  const out = io.stdout ?? ((line: string) => void process.stdout.write(line + '\n'));
-  const err = io.stderr ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const { out, err } = lineWriters(io);
   const program = new Command('socks')
     .description('run a SOCKS5 proxy (RFC 1928: CONNECT, no authentication) whose connections go through chive circuits')
     .requiredOption('--network <file>', 'network file (network.json, as written by chive testnet)')

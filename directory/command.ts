@@ -14,14 +14,13 @@
  *
  * Not here: the authority itself (index.ts), the `chive` dispatcher (bin/).
  */
-import { LOG_LEVELS, jsonLineLogger, oneOf, parseCommandFlags, parsePort, type CliLogLevel } from '../src/io/cli-flags.js';
+import { LOG_LEVELS, jsonLineLogger, lineWriters, oneOf, parseCommandFlags, parsePort, type CliLogLevel } from '../src/io/cli-flags.js';
 import { Command } from 'commander';
 import { isChiveError } from '../src/errors.js';
 import { type ProviderPreference, loadCryptoProvider } from '../src/crypto/load.js';
 import { loadNetworkFile } from '../src/io/network-file.js';
 import type { LogFn } from './http-api.js';
 import { authorityIdentity, startAuthority } from './index.js';
-
 
 export interface DirectoryCommandIo {
   /** Receives stdout lines (default: process.stdout). */
@@ -42,13 +41,9 @@ interface Flags {
   crypto: ProviderPreference;
 }
 
-
-
-
 /** Runs `chive directory` with `argv` (the arguments after `directory`); resolves with the exit code. */
 export async function runDirectoryCommand(argv: readonly string[], io: DirectoryCommandIo = {}): Promise<number> {
-  const out = io.stdout ?? ((line: string) => void process.stdout.write(line + '\n'));
-  const err = io.stderr ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const { out, err } = lineWriters(io);
   const program = new Command('directory')
     .description('run a chive directory authority')
     .requiredOption('--data-dir <dir>', 'data directory (identity key, accepted descriptors, last consensus)')

@@ -50,3 +50,14 @@ export function parseCommandFlags<F>(program: Command, argv: readonly string[]):
     throw e;
   }
 }
+
+/** Where a command writes its lines: the caller's sinks (tests, embedding) or stdout / stderr. */
+export function lineWriters(io: { readonly stdout?: (line: string) => void; readonly stderr?: (line: string) => void }): {
+  out: (line: string) => void;
+  err: (line: string) => void;
+} {
+  return {
+    out: io.stdout ?? ((line: string) => void process.stdout.write(line + '\n')),
+    err: io.stderr ?? ((line: string) => void process.stderr.write(line + '\n')),
+  };
+}
