@@ -135,6 +135,8 @@ export const RelayCommand = {
   HSDIR_STORED: 49,
   HSDIR_FETCH: 50,
   HSDIR_FOUND: 51,
+  /** An end-to-end chat frame between the two parties of a spliced rendezvous circuit (src/chat/chat-frame.ts). */
+  CHAT: 52,
 } as const;
 export type RelayCommandName = keyof typeof RelayCommand;
 export type RelayCommandCode = (typeof RelayCommand)[RelayCommandName];

@@ -61,7 +61,7 @@ export interface DropMessage { readonly kind: 'DROP'; readonly data: Uint8Array 
 export const CHAT_RELAY_COMMANDS = [
   'ESTABLISH_INTRO', 'INTRO_ESTABLISHED', 'INTRODUCE1', 'INTRODUCE2', 'INTRODUCE_ACK',
   'ESTABLISH_RENDEZVOUS', 'RENDEZVOUS1', 'RENDEZVOUS2', 'RENDEZVOUS_ESTABLISHED',
-  'HSDIR_STORE', 'HSDIR_STORED', 'HSDIR_FETCH', 'HSDIR_FOUND',
+  'HSDIR_STORE', 'HSDIR_STORED', 'HSDIR_FETCH', 'HSDIR_FOUND', 'CHAT',
 ] as const satisfies readonly RelayCommandName[];
 export type ChatRelayCommandName = (typeof CHAT_RELAY_COMMANDS)[number];
 export type ChatRelayMessage = { [K in ChatRelayCommandName]: { readonly kind: K; readonly body: Uint8Array } }[ChatRelayCommandName];
@@ -87,7 +87,7 @@ const STREAM_SCOPE: Record<RelayCommandName, 'stream' | 'circuit' | 'either'> = 
   ESTABLISH_INTRO: 'circuit', ESTABLISH_RENDEZVOUS: 'circuit', INTRODUCE1: 'circuit', INTRODUCE2: 'circuit',
   RENDEZVOUS1: 'circuit', RENDEZVOUS2: 'circuit', INTRO_ESTABLISHED: 'circuit',
   RENDEZVOUS_ESTABLISHED: 'circuit', INTRODUCE_ACK: 'circuit', HSDIR_STORE: 'circuit',
-  HSDIR_STORED: 'circuit', HSDIR_FETCH: 'circuit', HSDIR_FOUND: 'circuit',
+  HSDIR_STORED: 'circuit', HSDIR_FETCH: 'circuit', HSDIR_FOUND: 'circuit', CHAT: 'circuit',
 };
 
 const NAME_OF_CODE: ReadonlyMap<number, RelayCommandName> = new Map(
@@ -219,7 +219,7 @@ function parseBody(name: RelayCommandName, streamId: number, r: ByteReader): Rel
     case 'ESTABLISH_INTRO': case 'INTRO_ESTABLISHED': case 'INTRODUCE1': case 'INTRODUCE2':
     case 'INTRODUCE_ACK': case 'ESTABLISH_RENDEZVOUS': case 'RENDEZVOUS1': case 'RENDEZVOUS2':
     case 'RENDEZVOUS_ESTABLISHED': case 'HSDIR_STORE': case 'HSDIR_STORED': case 'HSDIR_FETCH':
-    case 'HSDIR_FOUND':
+    case 'HSDIR_FOUND': case 'CHAT':
       return { kind: name, body: r.rest() } as ChatRelayMessage;
     default: {
       // A RelayCommand added to constants.ts without a layout here: refuse to guess.
