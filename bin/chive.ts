@@ -17,6 +17,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
     summary: 'a SOCKS5 front end so any TCP program can use the network (chive socks --help)',
     load: async () => (await import('../client/socks-command.js')).runSocksCommand,
   },
+  chat: {
+    summary: 'chat anonymously, in the terminal UI or headless JSON lines (chive chat --help)',
+    load: async () => (await import('../client/chat/command.js')).runChatCommand,
+  },
   testnet: {
     summary: 'start a local network, one process per node (chive testnet --help)',
     load: async () => (await import('../testnet/command.js')).runTestnetCommand,

@@ -35,6 +35,7 @@ import type { RelayInfo } from './relay-info.js';
 import { destroyReasonName } from './reason-names.js';
 import { DeferredDeliverWindow, PackageWindow } from './sendme.js';
 import type { ClientStream } from './stream.js';
+import { PeerEnd, type PeerFrameHandler } from './peer-end.js';
 
 export interface ClientCircuitOptions {
   readonly provider: CryptoProvider;
@@ -93,6 +94,7 @@ export class ClientCircuit implements CircuitCellSink, StreamTransport {
   private error: ChiveError | null = null;
   private built = false;
   private dataLen = 0;
+  private peer: PeerEnd | null = null;
 
   constructor(options: ClientCircuitOptions) {
     this.provider = options.provider;
@@ -176,6 +178,31 @@ export class ClientCircuit implements CircuitCellSink, StreamTransport {
     return this.streams.open(this.hopList.length - 1, host, port, timeoutMs);
   }
 
+  /**
+   * Splices in the peer beyond a rendezvous point as a virtual hop (after RENDEZVOUS2 /
+   * RENDEZVOUS1 and the end-to-end handshake): `toPeer` layers what sendToPeer sends,
+   * `fromPeer` checks what the peer sends, whose CHAT frames go to `onFrame`.
+   */
+  attachPeer(toPeer: HopKeys, fromPeer: HopKeys, onFrame: PeerFrameHandler): void {
+    this.checkOpen();
+    if (!this.built || this.peer !== null) throw new ChiveError('INVALID_ARGUMENT', 'a peer joins a built circuit, once');
+    this.layers.addVirtualHop(toPeer);
+    this.peer = new PeerEnd(this.provider, fromPeer, onFrame);
+  }
+
+  /** Sends one CHAT frame to the peer (at most peerFrameMax bytes); CIRCUIT_CLOSED once closed. */
+  sendToPeer(frame: Uint8Array): void {
+    this.checkOpen();
+    const hop = this.layers.virtualHop;
+    if (hop === null) throw new ChiveError('INVALID_ARGUMENT', 'no peer is attached to this circuit');
+    this.sendRelay(hop, { kind: 'CHAT', body: frame });
+  }
+
+  /** Longest CHAT frame to the peer: maxRelayDataLen(real hops + 1). */
+  get peerFrameMax(): number {
+    return maxRelayDataLen(this.hopList.length + 1);
+  }
+
   /** Sends DESTROY(reason) and closes; streams still open fail with CIRCUIT_CLOSED. Idempotent. */
   destroy(reason: number = DestroyReason.FINISHED): void {
     this.closeWith(new ChiveError('CIRCUIT_CLOSED', `circuit ${this.circId} was destroyed by this side`), reason);
@@ -227,6 +254,7 @@ export class ClientCircuit implements CircuitCellSink, StreamTransport {
       this.link.sendRawCell(encodeCell({ kind: 'DESTROY', circId: this.circId, reason: destroyReason }, this.rng));
     }
     this.layers.destroy();
+    this.peer?.destroy();
     const pending = this.pending;
     this.pending = null;
     pending?.reject(error);
@@ -304,7 +332,9 @@ export class ClientCircuit implements CircuitCellSink, StreamTransport {
 
   private handleRelay(payload: Uint8Array): void {
     if (this.layers.hopCount === 0) throw new ChiveError('UNEXPECTED_MESSAGE', `circuit ${this.circId}: RELAY cell before CREATED2`);
-    const { hop, body } = this.layers.decryptBackward(payload);
+    const peeled = this.layers.decryptBackwardOrBeyond(payload);
+    if (peeled.hop === 'beyond') return this.peer!.receive(peeled.payload);
+    const { hop, body } = peeled;
     const tag = this.layers.lastBackwardTag;
     const msg = decodeRelayMessageInCell(body);
     switch (msg.kind) {

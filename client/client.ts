@@ -50,6 +50,11 @@ export interface ClientOptions {
   readonly streamTimeoutMs?: number;
   readonly onProgress?: (p: BootstrapProgress) => void;
   readonly log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Relays (Ed25519 identities) never used as guard or middle — like Tor's ExcludeNodes; a
+   * relay named as a request's `lastHop` may still be that last hop.
+   */
+  readonly excludeRelays?: readonly Uint8Array[];
 }
 
 export interface CircuitRequest {
@@ -57,6 +62,8 @@ export interface CircuitRequest {
   readonly target?: PathTarget;
   readonly hops?: number;
   readonly lastHop?: Uint8Array;
+  /** Relays this circuit must not use except as `lastHop`. */
+  readonly avoid?: readonly Uint8Array[];
 }
 
 export class ChiveClient {
@@ -130,6 +137,8 @@ export class ChiveClient {
   async buildCircuit(request: CircuitRequest = {}): Promise<ClientCircuit> {
     const attempts = this.options.maxBuildAttempts ?? 3;
     const exclude: Uint8Array[] = [];
+    const lastHopHex = request.lastHop ? toHex(request.lastHop) : null;
+    const avoid = [...(this.options.excludeRelays ?? []), ...(request.avoid ?? [])].filter((id) => toHex(id) !== lastHopHex);
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closed) throw new ChiveError('CIRCUIT_CLOSED', 'the client is closed');
@@ -144,12 +153,12 @@ export class ChiveClient {
       };
       let path: ConsensusRelay[];
       try {
-        path = selectPath(consensus, { ...pathOptions, exclude });
+        path = selectPath(consensus, { ...pathOptions, exclude: [...avoid, ...exclude] });
       } catch (e) {
         // Excluding the relays that failed left no path (few exits): try again with every
         // relay rather than report a path error the network does not have.
         if (exclude.length === 0) throw e;
-        path = selectPath(consensus, pathOptions);
+        path = selectPath(consensus, { ...pathOptions, exclude: avoid });
       }
       const timeoutMs = this.abandonAfterMs(path.length);
       const started = performance.now();

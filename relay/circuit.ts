@@ -16,6 +16,7 @@ import {
   CIRCUIT_WINDOW_INCREMENT, CIRCUIT_WINDOW_START, CIRC_ID_INITIATOR_BIT,
 } from '../src/wire/constants.js';
 import type { ExitStream } from './exit.js';
+import type { CircuitChatRole } from './rendezvous-points.js';
 
 export interface CircuitSide {
   readonly link: Link;
@@ -27,6 +28,13 @@ export class RelayCircuit {
   /** Set while an EXTEND2 waits for the next hop's CREATED2. */
   extending = false;
   closed = false;
+  /**
+   * At a rendezvous point: the other party's circuit, once RENDEZVOUS1 spliced them. A
+   * forward cell this hop does not recognise goes backward on it (and vice versa).
+   */
+  spliced: RelayCircuit | null = null;
+  /** The circuit's chat role here (introduction or waiting rendezvous), for its table. */
+  chatRole: CircuitChatRole | null = null;
   private streamMap: Map<number, ExitStream> | null = null;
   private packageW: PackageWindow | null = null;
   private deliverW: DeliverWindow | null = null;

@@ -21,6 +21,21 @@ export interface RelayLimits {
   linkIdleMs: number;
   /** ws ping interval on every link; an unanswered ping closes the link (ms, 0 = off). */
   keepaliveMs: number;
+  /**
+   * Bytes per second the relay reads and writes in RELAY cells (token buckets, relay/bandwidth.ts);
+   * 0 = unlimited: cells go straight to the links and no scheduler exists.
+   */
+  bandwidthRate: number;
+  /** Size of each bucket in bytes (0 = the rate). */
+  bandwidthBurst: number;
+  /** Introduction circuits this relay keeps at once (one per auth key). */
+  maxIntroCircuits: number;
+  /** Circuits waiting at this relay as a rendezvous point, and used cookies remembered. */
+  maxRendezvousCookies: number;
+  /** Chat descriptors stored as an HSDir, in all; per source link; how long each lives (ms). */
+  hsdirMaxDescriptors: number;
+  hsdirPerSourceQuota: number;
+  hsdirDescriptorLifetimeMs: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -35,4 +50,11 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   exitConnectTimeoutMs: 10_000,
   linkIdleMs: 5 * 60_000,
   keepaliveMs: 60_000,
+  bandwidthRate: 0,
+  bandwidthBurst: 0,
+  maxIntroCircuits: 10_000,
+  maxRendezvousCookies: 10_000,
+  hsdirMaxDescriptors: 10_000,
+  hsdirPerSourceQuota: 500,
+  hsdirDescriptorLifetimeMs: 3 * 60 * 60_000,
 };

@@ -1,8 +1,9 @@
 /**
  * What a relay does with a relay message addressed to it (a forward cell it recognised):
- * EXTEND2, TRUNCATE, DROP at any hop; BEGIN / DATA / END / SENDME at an exit. Anything else
- * — an `Unrecognized` command, a message only a client may receive, a chat command (not
- * served yet), a stream message at a relay that is not an exit — throws, and the caller
+ * EXTEND2, TRUNCATE, DROP at any hop; BEGIN / DATA / END / SENDME at an exit; the chat
+ * roles' messages (relay/chat-messages.ts) at the last hop. Anything else
+ * — an `Unrecognized` command, a message only a client may receive, a chat command only
+ * clients receive, a stream message at a relay that is not an exit — throws, and the caller
  * destroys the circuit: a silently dropped cell would be a side channel.
  *
  * Not the cell engine (relay/relay-node.ts) and not the TCP side of exits (relay/exit.ts).
@@ -33,6 +34,9 @@ export function handleRecognized(node: RelayNode, circ: RelayCircuit, body: Uint
       return;
     case 'DROP':
       return;
+    case 'ESTABLISH_INTRO': case 'INTRODUCE1': case 'ESTABLISH_RENDEZVOUS': case 'RENDEZVOUS1':
+    case 'HSDIR_STORE': case 'HSDIR_FETCH':
+      return node.chat.handle(circ, msg);
     case 'BEGIN':
       return handleBegin(node, circ, msg.streamId, msg.target.host, msg.target.port);
     case 'DATA': {

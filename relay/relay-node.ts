@@ -24,6 +24,9 @@ import { handleRecognized } from './relay-messages.js';
 import { NeighbourLinks, type RelayDirectoryView } from './neighbours.js';
 import { RelayCounters, type RefusalReason } from './counters.js';
 import { runOomHandler } from './oom.js';
+import { BandwidthBuckets } from './bandwidth.js';
+import { CellScheduler } from './cell-scheduler.js';
+import { RelayChatRoles } from './chat-messages.js';
 import type { RelayKeys } from './keys.js';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.js';
 
@@ -65,6 +68,12 @@ export class RelayNode {
   readonly scratch = new Uint8Array(CELL_PAYLOAD_LEN);
   /** Per-call scratch shared by every circuit's onion layer. */
   private readonly onionScratch: OnionScratch;
+  /** Introduction point, rendezvous point and HSDir tables. */
+  readonly chat: RelayChatRoles;
+  /** With a bandwidth limit: RELAY cells wait their turn here (relay/cell-scheduler.ts); null = straight to the link. */
+  readonly scheduler: CellScheduler<RelayCircuit> | null;
+  /** Set by the daemon when the accounting limit is reached (relay/accounting.ts): new circuits are refused. */
+  hibernating = false;
 
   constructor(private readonly options: RelayNodeOptions) {
     this.provider = options.provider;
@@ -76,6 +85,21 @@ export class RelayNode {
     this.replayCache = new ReplayCache({ maxEntries: this.limits.replayCacheEntries });
     this.onionScratch = new OnionScratch(this.provider);
     this.neighbours = new NeighbourLinks(this, options.directory);
+    this.chat = new RelayChatRoles(this);
+    const { bandwidthRate: rate, bandwidthBurst: burst } = this.limits;
+    this.scheduler =
+      rate > 0
+        ? new CellScheduler<RelayCircuit>({
+            buckets: new BandwidthBuckets(rate, burst > 0 ? burst : rate, performance.now()),
+            maxQueuedBytes: this.limits.maxQueuedBytes,
+            onOverflow: (circ, why) => {
+              if (why === 'total') this.counters.oomKills += 1;
+              this.counters.refuse(why === 'total' ? 'oom' : 'flow_control');
+              this.destroyCircuit(circ, DestroyReason.RESOURCE_LIMIT, null);
+            },
+            onCongested: () => this.checkMemory(),
+          })
+        : null;
   }
 
   get url(): string {
@@ -101,6 +125,7 @@ export class RelayNode {
       else if (state.emptySince === null) state.emptySince = t;
       else if (t - state.emptySince >= this.limits.linkIdleMs) state.link.close('idle: no circuits');
     }
+    this.chat.sweep();
   }
 
   async start(): Promise<void> {
@@ -179,6 +204,7 @@ export class RelayNode {
       return;
     }
     if (result.recognized) {
+      this.scheduler?.chargeReadCell();
       try {
         handleRecognized(this, circ, result.body);
       } catch (e) {
@@ -188,12 +214,18 @@ export class RelayNode {
       }
       return;
     }
+    if (circ.spliced) {
+      // A rendezvous point: the cell is for the peer beyond; it travels backward on the other circuit.
+      this.backward(circ.spliced, payload);
+      return;
+    }
     if (!circ.next || circ.extending) {
       this.counters.refuse('no_next_hop');
       this.destroyCircuit(circ, DestroyReason.PROTOCOL, null);
       return;
     }
     this.counters.cellsOut += 1;
+    if (this.scheduler) return this.scheduler.send(circ, circ.next, payload, true);
     const next = circ.next.link;
     next.sendCell(circ.next.circId, CellCommand.RELAY, payload);
     if (next.congested) this.checkMemory();
@@ -202,6 +234,7 @@ export class RelayNode {
   private backward(circ: RelayCircuit, payload: Uint8Array): void {
     circ.layer.relayBackward(payload);
     this.counters.cellsOut += 1;
+    if (this.scheduler) return this.scheduler.send(circ, circ.prev, payload, true);
     const prev = circ.prev.link;
     prev.sendCell(circ.prev.circId, CellCommand.RELAY, payload);
     if (prev.congested) this.checkMemory();
@@ -225,6 +258,7 @@ export class RelayNode {
       this.destroyCircuit(existing, DestroyReason.PROTOCOL, null);
       return;
     }
+    if (this.hibernating) return this.refuseCreate(link, circId, 'hibernating');
     if (!this.takeCreateToken(state)) return this.refuseCreate(link, circId, 'create_rate');
     if (this.circuitCount >= this.limits.maxCircuits) return this.refuseCreate(link, circId, 'max_circuits');
     if (state.circuits.size >= this.limits.maxCircuitsPerLink) return this.refuseCreate(link, circId, 'max_circuits_per_link');
@@ -293,6 +327,10 @@ export class RelayNode {
     const body = encodeRelayMessage(msg);
     circ.layer.originateBackward(body, this.rng, this.scratch);
     this.counters.cellsOut += 1;
+    if (this.scheduler) {
+      this.scheduler.send(circ, circ.prev, this.scratch, false);
+      return circ.layer.lastOriginatedTag;
+    }
     const prev = circ.prev.link;
     prev.sendCell(circ.prev.circId, CellCommand.RELAY, this.scratch);
     if (prev.congested) this.checkMemory();
@@ -317,7 +355,14 @@ export class RelayNode {
       if (side.link !== from && !side.link.closed) this.sendDestroy(side.link, side.circId, reason);
     }
     if (circ.hasStreams) for (const s of [...circ.streams.values()]) s.close();
+    if (circ.chatRole) this.chat.forget(circ);
     circ.layer.destroy();
+    const spliced = circ.spliced;
+    if (spliced) {
+      circ.spliced = null;
+      spliced.spliced = null;
+      this.destroyCircuit(spliced, reason, null);
+    }
     this.circuitCount -= 1;
     this.counters.circuitsDestroyed += 1;
   }
@@ -355,6 +400,7 @@ export class RelayNode {
     for (const state of [...this.links.values()]) {
       for (const circ of [...state.circuits.values()]) this.destroyCircuit(circ, DestroyReason.FINISHED, null);
     }
+    this.scheduler?.close();
     this.neighbours.closeAll();
     await this.server?.close();
     for (const state of [...this.links.values()]) state.link.close('relay shutting down');

@@ -151,6 +151,10 @@ export const ERROR_CODES = {
   TESTNET_NOT_READY: 'network',
   /** `chive testnet`: stopped (Ctrl-C, SIGTERM, an abort) before the network was ready. */
   TESTNET_INTERRUPTED: 'local',
+  /** `chive testnet --netns`: network namespaces cannot be made here (not Linux, no iproute2, not root / no CAP_NET_ADMIN, no netem in the kernel); the message says which. */
+  TESTNET_NETNS_UNAVAILABLE: 'local',
+  /** `chive testnet --netns`: an iproute2 / tc command failed while setting up the namespaces (the message has the command and its error). */
+  TESTNET_NETNS_FAILED: 'local',
   // chive bench (testnet/bench*.ts)
   /** `chive bench`: an echo or a bulk transfer did not finish within --timeout. */
   BENCH_TIMEOUT: 'network',
@@ -160,6 +164,42 @@ export const ERROR_CODES = {
   BENCH_RESULT_INVALID: 'local',
   /** `chive bench`: stopped (Ctrl-C, SIGTERM, an abort) before it finished. */
   BENCH_INTERRUPTED: 'local',
+  // chat identity (src/chat/address.ts, src/chat/descriptor.ts)
+  /** A chat address does not decode: wrong prefix, bad length, bad character, checksum mismatch, unknown version, not a key. */
+  BAD_ADDRESS: 'local',
+  /** A chat descriptor does not check: malformed, over-long, unknown version, bad signature, period out of window, not for this address, does not decrypt. */
+  BAD_DESCRIPTOR: 'peer',
+  // chat introduction and end-to-end handshake (src/chat/intro-messages.ts, introduce.ts, e2e-handshake.ts)
+  /** An ESTABLISH_INTRO or INTRODUCE2 does not check: malformed, bad AEAD tag or signature, wrong keys, timestamp too skewed. */
+  BAD_INTRODUCTION: 'peer',
+  /** An INTRODUCE2 the receiver has already accepted (same ephemeral key E at the same intro point). */
+  INTRO_REPLAY: 'peer',
+  /** The receiver's end-to-end reply (RENDEZVOUS2) is malformed or its AUTH does not verify. */
+  E2E_AUTH_FAILED: 'crypto',
+  // chat messages (src/chat/chat-frame.ts, src/chat/conversation.ts, client/chat/message-store.ts)
+  /** A chat frame is malformed, or breaks the conversation: fragments that disagree, a seq beyond the window, an ACK or HELLO for messages never sent. */
+  BAD_CHAT_FRAME: 'peer',
+  /** The chat message store (journal, state file) or a conversation snapshot is unreadable or breaks its format. */
+  CHAT_STORE_CORRUPT: 'local',
+  /** The chat message store could not read or write its files (permissions, disk full); the message names the file. */
+  CHAT_STORE_FAILED: 'local',
+  // chat roles at relays and the chat client (relay/chat-messages.ts, client/chat/)
+  /** A relay table (introduction circuits, rendezvous cookies, stored descriptors) is full. */
+  RESOURCE_LIMIT: 'network',
+  /** ESTABLISH_RENDEZVOUS with a cookie this rendezvous point has seen before. */
+  COOKIE_REUSED: 'peer',
+  /** RENDEZVOUS1 names a cookie no circuit is waiting with. */
+  UNKNOWN_COOKIE: 'peer',
+  /** No HSDir holds a descriptor for the address this time period (the peer may be offline). */
+  DESCRIPTOR_NOT_FOUND: 'network',
+  /** Every introduction point of the peer refused or failed, or no rendezvous followed in time. */
+  PEER_UNREACHABLE: 'network',
+  /** The address is not a contact (add it first), or is blocked / rejected. */
+  NOT_A_CONTACT: 'local',
+  /** Another chive process is using this profile directory. */
+  PROFILE_LOCKED: 'local',
+  /** The chat client was used after close(), or before start(). */
+  CHAT_CLOSED: 'local',
   // generic misuse
   INVALID_ARGUMENT: 'local',
 } as const satisfies Record<string, Fault>;

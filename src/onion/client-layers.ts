@@ -50,6 +50,17 @@ export interface BackwardMessage {
   readonly body: Uint8Array;
 }
 
+/**
+ * A backward cell that no real hop originated, on a circuit with a virtual hop: every real
+ * hop's relay layer has been removed and `payload` (the caller's buffer) now holds the
+ * cell as the peer beyond the rendezvous point sent it, still under the peer's own forward
+ * layer (verify it with a RelayLayer holding the peer's keys).
+ */
+export interface BeyondCell {
+  readonly hop: 'beyond';
+  readonly payload: Uint8Array;
+}
+
 export interface ClientLayersOptions {
   /**
    * Test-only: replaces the check "would this intermediate hop take m for its own cell?"
@@ -85,6 +96,8 @@ export class ClientLayers {
   private readonly cipher: CellCipher;
   private readonly looksRecognized: (m: Uint8Array) => boolean;
   private destroyed = false;
+  /** Index of the first virtual hop (the peer beyond a rendezvous point), or null. */
+  private virtualFrom: number | null = null;
 
   constructor(private readonly provider: CryptoProvider, options: ClientLayersOptions = {}) {
     this.looksRecognized = options.dangerouslyLooksRecognized ?? ((m) => startsWithMarker(m));
@@ -111,6 +124,23 @@ export class ClientLayers {
       nonce: new Uint8Array(NONCE_LEN),
       tail: new KeystreamWindow(this.provider, P - (index + 1) * T, P),
     });
+  }
+
+  /**
+   * Appends a virtual hop: the peer at the far end of a spliced rendezvous circuit. Forward
+   * cells to it are built like cells to any hop; backward cells never come from it (see
+   * decryptBackwardOrBeyond). At most one, after every real hop.
+   */
+  addVirtualHop(keys: HopKeys): void {
+    if (this.virtualFrom !== null) throw new ChiveError('BAD_HOP', 'a circuit has at most one virtual hop');
+    const index = this.hops.length;
+    this.addHop(keys);
+    this.virtualFrom = index;
+  }
+
+  /** The virtual hop's index, or null when there is none. */
+  get virtualHop(): number | null {
+    return this.virtualFrom;
   }
 
   /** The counters of hop `hop` (0-based): forward `c`, backward `d`. */
@@ -200,15 +230,26 @@ export class ClientLayers {
    * destroyed. On success the payload holds the tag and the decrypted `m`.
    */
   decryptBackward(payload: Uint8Array): BackwardMessage {
+    const result = this.decryptBackwardOrBeyond(payload, false);
+    return result as BackwardMessage;
+  }
+
+  /**
+   * decryptBackward, except that on a circuit with a virtual hop a cell no real hop
+   * originated is a cell from the peer: the real hops' relay layers are removed (their
+   * counters advance, as each of them relayed it) and a BeyondCell is returned.
+   */
+  decryptBackwardOrBeyond(payload: Uint8Array, allowBeyond = true): BackwardMessage | BeyondCell {
     this.checkUsable();
     checkPayloadLength(payload, 'backward cell');
     const hops = this.hops;
     if (hops.length === 0) throw new ChiveError('BAD_HOP', 'the circuit has no hops yet');
     const provider = this.provider;
+    const realHops = this.virtualFrom ?? hops.length;
     // Peeled in a whole-block work copy, so the payload is untouched unless accepted.
     const cell = this.backCell;
     cell.set(payload);
-    for (let i = 0; i < hops.length; i++) {
+    for (let i = 0; i < realHops; i++) {
       const h = hops[i]!;
       const nonce = writeCounterNonce(h.nonce, h.d);
       // The tag check alone (one ChaCha20 block + Poly1305): a mismatch, the common case for
@@ -227,6 +268,11 @@ export class ClientLayers {
         return { hop: i, body: payload.subarray(T + RECOGNIZED_MARKER_LEN) };
       }
       provider.chacha20Xor(h.kr, nonce, FIRST_DATA_BLOCK, cell, cell);
+    }
+    if (allowBeyond && this.virtualFrom !== null) {
+      for (let k = 0; k < realHops; k++) hops[k]!.d += 1;
+      payload.set(cell.subarray(0, P));
+      return { hop: 'beyond', payload };
     }
     throw new ChiveError('CIRCUIT_TAG_MISMATCH', 'backward cell matches no hop of the circuit');
   }
