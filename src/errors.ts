@@ -53,6 +53,12 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'local',
   /** A metrics / status HTTP endpoint could not listen on its address (relay/metrics.ts). */
   METRICS_LISTEN_FAILED: 'local',
+  /** The relay's medium-term signing key (identity kept offline) has expired: renew it with `chive relay keygen --identity-key` (relay/keys.ts). */
+  SIGNING_KEY_EXPIRED: 'local',
+  /** `chive relay keygen` refused: the data directory holds another identity, or the offline identity file would be inside it (relay/keygen.ts). */
+  KEYGEN_REFUSED: 'local',
+  /** `chive monitor` could not read the relay's /status.json (not running, wrong port, or not a chive relay) (relay/monitor/). */
+  MONITOR_UNREACHABLE: 'network',
   // directory documents (src/dirdoc/)
   DOCUMENT_UNSUPPORTED_VERSION: 'peer',
   DOCUMENT_NOT_CANONICAL: 'peer',

@@ -257,8 +257,15 @@ export const NOISE_MAX_NONCE = Number.MAX_SAFE_INTEGER;
 // Directory documents (docs/PROTOCOL.md §6; src/dirdoc/)
 // ---------------------------------------------------------------------------------------
 
-/** Format version byte that starts an encoded relay descriptor. */
+/** Format version byte that starts an encoded relay descriptor signed by its identity key. */
 export const DESCRIPTOR_FORMAT_VERSION = 1;
+/**
+ * Format version byte of a descriptor signed by a medium-term signing key that the identity
+ * certified (the identity key kept offline; docs/PROTOCOL.md §6.2.1): the signing key and its
+ * cert follow the identity, and the signing key makes the onion- and link-key certs and the
+ * descriptor signature.
+ */
+export const DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY = 2;
 /** Format version byte that starts an encoded vote. */
 export const VOTE_FORMAT_VERSION = 1;
 /** Format version byte that starts an encoded consensus. */
@@ -277,12 +284,14 @@ export const SIG_DOMAIN_VOTE = 'chive-vote-v1';
 export const SIG_DOMAIN_CONSENSUS = 'chive-consensus-v1';
 export const SIG_DOMAIN_CERT = 'chive-cert-v1';
 
-/** Which key a certificate (signed by the relay identity) certifies. */
+/** Which key a certificate certifies (signed by the relay identity, or by its signing key in format 2: §6.2.2). */
 export const CertType = {
   /** The X25519 onion key (ntor, CREATE2 / EXTEND2). */
   ONION_KEY: 1,
   /** The X25519 link key (Noise static key, NK / XK). */
   LINK_KEY: 2,
+  /** The Ed25519 medium-term signing key of a relay whose identity key is kept offline (signed by the identity). */
+  SIGNING_KEY: 3,
 } as const;
 
 /** Relay flags, one bit each in a u8 bitmask (votes and consensus). Other bits are refused. */
@@ -394,3 +403,180 @@ export const MAX_SOCKS_GREETING_LEN = 2 + 255; // 257
 export const SOCKS_METHOD_SELECTION_LEN = 2;
 /** Longest SOCKS5 request or reply: VER ‖ CMD/REP ‖ RSV ‖ ATYP ‖ 1 + 255 bytes of name ‖ PORT. */
 export const MAX_SOCKS_REQUEST_LEN = 4 + 1 + MAX_SOCKS_DOMAIN_LEN + 2; // 262
+
+// ---------------------------------------------------------------------------------------
+// Chat: introduction, rendezvous and HSDir message bodies, and the end-to-end handshake
+// (docs/PROTOCOL.md, chat; src/chat/intro-messages.ts, src/chat/introduce.ts,
+// src/chat/e2e-handshake.ts). Byte order big-endian. The domain and KDF strings below are
+// prepended as their UTF-8 bytes with no separator.
+// ---------------------------------------------------------------------------------------
+
+/** Bytes of a rendezvous cookie (ESTABLISH_RENDEZVOUS, the introduction, RENDEZVOUS1). */
+export const CHAT_COOKIE_LEN = 20;
+/** A receiver refuses an introduction whose timestamp is further than this from its clock (10 min). */
+export const CHAT_INTRODUCE_MAX_SKEW_MS = 10 * 60 * 1000;
+
+/** ESTABLISH_INTRO body: authKey (Ed25519 pub) 32 ‖ signature 64. */
+export const CHAT_ESTABLISH_INTRO_LEN = ED25519_KEY_LEN + ED25519_SIG_LEN; // 96
+/** Signature domain of ESTABLISH_INTRO: sig over domain ‖ authKey ‖ introRelayIdentity. */
+export const CHAT_ESTABLISH_INTRO_SIG_DOMAIN = 'chive-establish-intro-v1';
+
+/** The introduction's HKDF-SHA256 info (key = HKDF(X25519(e, introEncKey) ‖ E ‖ introEncKey ‖ authKey)). */
+export const CHAT_INTRODUCE_KEY_INFO = 'chive-introduce-v1';
+/** Signature domain of the sender's identity proof inside the introduction. */
+export const CHAT_INTRODUCE_SENDER_SIG_DOMAIN = 'chive-introduce-sender-v1';
+/**
+ * Plaintext of an introduction: cookie 20 ‖ rendezvousRelayIdentity 32 ‖ X 32 ‖
+ * senderIdentityPub 32 ‖ timestamp u64 (ms) ‖ sender signature 64.
+ */
+export const CHAT_INTRODUCE_PLAINTEXT_LEN = CHAT_COOKIE_LEN + 32 + X25519_KEY_LEN + ED25519_KEY_LEN + 8 + ED25519_SIG_LEN; // 188
+/** INTRODUCE1 / INTRODUCE2 body: authKey 32 ‖ E 32 ‖ ciphertext (CHAT_INTRODUCE_PLAINTEXT_LEN) ‖ tag 16. */
+export const CHAT_INTRODUCE_LEN = ED25519_KEY_LEN + X25519_KEY_LEN + CHAT_INTRODUCE_PLAINTEXT_LEN + AEAD_TAG_LEN; // 268
+
+/** INTRODUCE_ACK status (u8), intro point → sender. Other values are refused. */
+export const IntroduceAckStatus = {
+  /** The intro point relayed the introduction as INTRODUCE2 to the receiver. */
+  OK: 0,
+  /** No receiver circuit has established this authKey at this intro point. */
+  NO_SUCH_INTRO: 1,
+  /** The INTRODUCE1 body was malformed (length). */
+  MALFORMED: 2,
+} as const;
+
+/** The end-to-end handshake's protocol id; its HMAC keys are PROTOID ‖ ":key_extract" etc. */
+export const CHAT_E2E_PROTOID = 'chive-e2e-v1';
+/** Bytes of the end-to-end AUTH (HMAC-SHA256). */
+export const CHAT_E2E_AUTH_LEN = 32;
+/** End-to-end reply Y ‖ auth: the RENDEZVOUS2 body, and RENDEZVOUS1 after the cookie. */
+export const CHAT_E2E_REPLY_LEN = X25519_KEY_LEN + CHAT_E2E_AUTH_LEN; // 64
+/** RENDEZVOUS1 body: cookie 20 ‖ Y 32 ‖ auth 32. */
+export const CHAT_RENDEZVOUS1_LEN = CHAT_COOKIE_LEN + CHAT_E2E_REPLY_LEN; // 84
+/** End-to-end key material: senderToReceiver hop keys ‖ receiverToSender hop keys. */
+export const CHAT_E2E_KEY_MATERIAL_LEN = 2 * HOP_KEY_MATERIAL_LEN; // 192
+
+/** HSDIR_FETCH body: blindedPub 32 ‖ period u32. */
+export const CHAT_HSDIR_FETCH_LEN = ED25519_KEY_LEN + 4; // 36
+/** HSDIR_STORED status (u8), HSDir → receiver. Other values are refused. */
+export const HsdirStoreStatus = {
+  STORED: 0,
+  /** Over the length cap, bad version or signature, or a period not within ±1 of the HSDir's. */
+  REJECTED: 1,
+  /** The HSDir holds a descriptor of this blinded key and period with a revision ≥ this one. */
+  STALE_REVISION: 2,
+  OVER_QUOTA: 3,
+} as const;
+/** HSDIR_FOUND status (u8), HSDir → sender; the descriptor follows only with FOUND. Other values are refused. */
+export const HsdirFetchStatus = {
+  FOUND: 0,
+  NOT_FOUND: 1,
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// Chat frames: the end-to-end messages inside relay command CHAT over a spliced rendezvous
+// circuit (docs/PROTOCOL.md, chat messages; src/chat/chat-frame.ts, src/chat/conversation.ts).
+// ---------------------------------------------------------------------------------------
+
+/** Chat frame types (the first byte of a CHAT relay message body). Other values are refused. */
+export const ChatFrameType = {
+  /** First frame on a new session: receivedUpTo u32 ‖ nameLen u8 ‖ name (UTF-8). */
+  HELLO: 1,
+  /** One fragment of a message: msgId 16 ‖ seq u32 ‖ fragIndex u16 ‖ fragCount u16 ‖ sentAt u64 ‖ fragment. */
+  MSG: 2,
+  /** Cumulative acknowledgement: seq u32 (every message with seq ≤ this was received, in order). */
+  ACK: 3,
+  /** Round-trip probe: nonce (CHAT_PING_NONCE_LEN bytes), echoed by PONG. */
+  PING: 4,
+  /** Reply to PING with its nonce. */
+  PONG: 5,
+} as const;
+/**
+ * Longest chat frame: the data a forward relay message to hop 4 can carry (the peer is the
+ * virtual fourth hop): CELL_PAYLOAD_LEN − 4·ONION_TAG_LEN − RECOGNIZED_MARKER_LEN −
+ * RELAY_HEADER_LEN = maxRelayDataLen(4) in src/wire/relay-message.ts.
+ */
+export const CHAT_FRAME_MAX_LEN = CELL_PAYLOAD_LEN - 4 * ONION_TAG_LEN - RECOGNIZED_MARKER_LEN - RELAY_HEADER_LEN; // 436
+/** Longest chat message text, bytes of UTF-8 (before fragmentation). */
+export const CHAT_MAX_MESSAGE_BYTES = 4096;
+/** Bytes of a message id (random, chosen by the sender; hex in history and the API). */
+export const CHAT_MSG_ID_LEN = 16;
+/** MSG frame header: type 1 ‖ msgId 16 ‖ seq 4 ‖ fragIndex 2 ‖ fragCount 2 ‖ sentAt 8. */
+export const CHAT_MSG_HEADER_LEN = 1 + CHAT_MSG_ID_LEN + 4 + 2 + 2 + 8; // 33
+/**
+ * Bytes of every fragment but the last (which holds 1..this many): a message of n bytes has
+ * ceil(n / CHAT_MAX_FRAGMENT_LEN) fragments. CHAT_FRAME_MAX_LEN − CHAT_MSG_HEADER_LEN.
+ */
+export const CHAT_MAX_FRAGMENT_LEN = CHAT_FRAME_MAX_LEN - CHAT_MSG_HEADER_LEN; // 403
+/** Most fragments of one message: ceil(CHAT_MAX_MESSAGE_BYTES / CHAT_MAX_FRAGMENT_LEN). */
+export const CHAT_MAX_FRAGMENTS = Math.ceil(CHAT_MAX_MESSAGE_BYTES / CHAT_MAX_FRAGMENT_LEN); // 11
+/** Longest name in a HELLO, bytes of UTF-8. */
+export const CHAT_MAX_NAME_BYTES = 32;
+/** Bytes of a PING / PONG nonce (an opaque u64). */
+export const CHAT_PING_NONCE_LEN = 8;
+/**
+ * Most messages a sender has in flight unacknowledged (seq ≤ ackedUpTo + this); a receiver
+ * refuses a MSG with seq > receivedUpTo + this (BAD_CHAT_FRAME) and buffers at most this
+ * many messages out of order.
+ */
+export const CHAT_SEND_WINDOW = 32;
+
+// ---------------------------------------------------------------------------------------
+// Chat identity: addresses, time periods and key blinding, descriptors, the HSDir ring
+// (docs/PROTOCOL.md, chat identity; src/chat/address.ts, blinding.ts, descriptor.ts,
+// hsdir-ring.ts). Byte order big-endian. Domain strings are prepended as their UTF-8 bytes
+// with no separator.
+// ---------------------------------------------------------------------------------------
+
+/** Every chat address starts with this (lowercase when encoded; decoding ignores case). */
+export const CHAT_ADDRESS_PREFIX = 'chive1';
+/** The version byte at the end of an address payload; decoders refuse any other. */
+export const CHAT_ADDRESS_VERSION = 1;
+/** Bytes of the address checksum: SHA-256(CHAT_ADDRESS_CHECKSUM_DOMAIN ‖ identityPub ‖ version)[0:2]. */
+export const CHAT_ADDRESS_CHECKSUM_LEN = 2;
+/** Hash domain of the address checksum. */
+export const CHAT_ADDRESS_CHECKSUM_DOMAIN = 'chive-address-checksum';
+/** Address payload before base32: identityPub 32 ‖ checksum 2 ‖ version 1. */
+export const CHAT_ADDRESS_PAYLOAD_LEN = ED25519_KEY_LEN + CHAT_ADDRESS_CHECKSUM_LEN + 1; // 35
+/** Characters of base32 (RFC 4648, lowercase, no padding) after the prefix: 35 bytes = 280 bits = 56 × 5. */
+export const CHAT_ADDRESS_BASE32_LEN = (CHAT_ADDRESS_PAYLOAD_LEN * 8) / 5; // 56
+/** Characters of a whole address: prefix ‖ base32. */
+export const CHAT_ADDRESS_LEN = CHAT_ADDRESS_PREFIX.length + CHAT_ADDRESS_BASE32_LEN; // 62
+
+/** Length of a time period (ms): period = floor(nowMs / CHAT_TIME_PERIOD_MS). Callers may pass shorter ones for tests. */
+export const CHAT_TIME_PERIOD_MS = 86_400_000;
+/** Hash domain of the blinding factor h = SHA-512(domain ‖ identityPub ‖ period u64) mod ℓ. */
+export const CHAT_BLIND_DOMAIN = 'chive-blind-v1';
+/** Hash domain of the blinded nonce prefix' = SHA-512(domain ‖ prefix ‖ h)[0:32]. */
+export const CHAT_BLIND_PREFIX_DOMAIN = 'chive-blind-prefix-v1';
+
+/** Version byte that starts a chat descriptor; others are refused. */
+export const CHAT_DESCRIPTOR_VERSION = 1;
+/** Longest chat descriptor (bytes): it must fit one HSDIR_STORE on a 3-hop circuit. */
+export const CHAT_DESCRIPTOR_MAX_LEN = 440;
+/** Bytes of the descriptor's ChaCha20-Poly1305 nonce (random per descriptor). */
+export const CHAT_DESCRIPTOR_NONCE_LEN = 12;
+/**
+ * Descriptor header, the AEAD's associated data: version u8 ‖ blindedPub 32 ‖ period u32 ‖
+ * revision u64 ‖ nonce 12. innerLen u16, the sealed inner part and the signature follow.
+ */
+export const CHAT_DESCRIPTOR_HEADER_LEN = 1 + ED25519_KEY_LEN + 4 + 8 + CHAT_DESCRIPTOR_NONCE_LEN; // 57
+/** Signature domain: the blinded key signs domain ‖ every descriptor byte before the signature. */
+export const CHAT_DESCRIPTOR_SIG_DOMAIN = 'chive-chat-descriptor-v1';
+/** HKDF-SHA256 info of the descriptor key (ikm = identityPub ‖ blindedPub ‖ period u32, salt empty). */
+export const CHAT_DESCRIPTOR_KEY_INFO = 'chive-descriptor-key-v1';
+/** Most introduction points in one descriptor (at least one). */
+export const CHAT_MAX_INTRO_POINTS = 3;
+/** Bytes of one introduction point in the inner part: relayIdentity 32 ‖ introAuthKey 32. */
+export const CHAT_INTRO_POINT_LEN = 2 * ED25519_KEY_LEN; // 64
+/** Longest inner part (plaintext): introEncKey 32 ‖ count u8 ‖ CHAT_MAX_INTRO_POINTS entries. */
+export const CHAT_DESCRIPTOR_INNER_MAX_LEN = X25519_KEY_LEN + 1 + CHAT_MAX_INTRO_POINTS * CHAT_INTRO_POINT_LEN; // 225
+/** An HSDir, and a sender, accept a descriptor whose period is within this many periods of their own. */
+export const CHAT_DESCRIPTOR_PERIOD_WINDOW = 1;
+
+/** Replicas of each descriptor on the HSDir ring (each at its own ring position). */
+export const HSDIR_REPLICAS = 2;
+/** HSDirs per replica: the first this many distinct relays at or after the replica's position. */
+export const HSDIR_SPREAD = 2;
+/** Hash domain of a relay's ring position: SHA-256(domain ‖ identity ‖ period u64). */
+export const HSDIR_NODE_DOMAIN = 'chive-hsdir-node';
+/** Hash domain of a replica's ring position: SHA-256(domain ‖ blindedPub ‖ replica u8 ‖ period u64). */
+export const HSDIR_STORE_DOMAIN = 'chive-hsdir-store';
