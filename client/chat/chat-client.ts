@@ -266,6 +266,7 @@ export class ChatClient implements ChatApi {
     if (this.closed || !this.started || (c.session?.open ?? false)) return;
     if (c.record.state !== 'accepted' && c.record.state !== 'added') return;
     c.retrier.run(async () => {
+      if (this.closed || (c.session?.open ?? false)) return;
       await this.connector.connect(c.identity, (circuit, keys) => this.adopt(c, circuit, keys, 'sender', this.address, true));
     });
   }

@@ -62,6 +62,8 @@ export async function runChatCommand(argv: readonly string[], io: ChatCommandIo 
     const network = loadNetworkFile(flags.network);
     const excludeRelays = (flags.excludeRelays ?? '').split(',').filter(Boolean).map((h) => new Uint8Array(Buffer.from(h, 'hex')));
     chat = new ChatClient({ profileDir: flags.profile, network, name: flags.name, provider, log, excludeRelays });
+    // A safety net: a stray rejection is a bug to report, not a reason to drop the user's session.
+    process.on('unhandledRejection', (e) => log('error', 'internal error (please report)', { code: isChiveError(e) ? e.code : 'INTERNAL', error: e instanceof Error ? e.message : String(e) }));
     const stop = () => process.stdin.destroy();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

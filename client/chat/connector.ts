@@ -53,6 +53,7 @@ export class PeerConnector {
     const ctx = this.ctx;
     const t0 = performance.now();
     const rendezvous = this.prepareRendezvous();
+    rendezvous.catch(() => undefined); // awaited below, after the descriptor; never unhandled meanwhile
     let descriptor: CachedDescriptor;
     try {
       descriptor = await this.descriptorOf(peerIdentity);

@@ -67,7 +67,7 @@ export class IntroService {
     if (this.points.length === 0) throw new ChiveError('PEER_UNREACHABLE', 'no introduction point could be established');
     await this.publish();
     this.timer = setInterval(() => {
-      if (timePeriod(this.ctx.now()) !== this.publishedPeriod || this.ctx.now() - this.publishedAt >= this.ctx.timings.republishMs) void this.publish();
+      if (timePeriod(this.ctx.now()) !== this.publishedPeriod || this.ctx.now() - this.publishedAt >= this.ctx.timings.republishMs) this.publishInBackground();
       if (this.points.length < wanted) void this.replenish();
     }, Math.min(60_000, this.ctx.timings.republishMs));
     this.timer.unref();
@@ -83,10 +83,15 @@ export class IntroService {
       this.publishing = null;
       if (this.republishQueued && !this.closed) {
         this.republishQueued = false;
-        void this.publish();
+        this.publishInBackground();
       }
     });
     return this.publishing;
+  }
+
+  /** publish() whose failure is logged (the next tick retries). */
+  private publishInBackground(): void {
+    this.publish().catch((e) => this.logFailure('descriptor publish', e));
   }
 
   close(): void {

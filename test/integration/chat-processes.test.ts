@@ -77,7 +77,7 @@ describe('chive chat --headless over a chive testnet (real processes)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chive-chat-e2e-'));
     dirs.push(dir);
-    net = await launchTestnet({ dir: join(dir, 'net'), authorities: 3, relays: 7, exits: 1, votingIntervalMs: 1000, stopGraceMs: 3000 });
+    net = await launchTestnet({ dir: join(dir, 'net'), authorities: 3, relays: 7, exits: 1, stopGraceMs: 3000 });
   }, 120_000);
 
   afterAll(async () => {
@@ -92,6 +92,19 @@ describe('chive chat --headless over a chive testnet (real processes)', () => {
   };
 
   it('200 messages each way, in order, exactly once, acknowledged, across a restart and the loss of the rendezvous and an introduction point', async () => {
+    try {
+      await conversation();
+    } catch (e) {
+      for (const c of chats) {
+        const kinds: Record<string, number> = {};
+        for (const ev of c.events) kinds[ev.event] = (kinds[ev.event] ?? 0) + 1;
+        console.log(`${c.name}: ${JSON.stringify(kinds)}\n  ${c.stderr.slice(-25).join('\n  ')}`);
+      }
+      throw e;
+    }
+  }, 400_000);
+
+  async function conversation(): Promise<void> {
     const a = start('alice');
     let b = start('bob');
     const [addrA, addrB] = await Promise.all([a.ready(), b.ready()]);
@@ -115,9 +128,9 @@ describe('chive chat --headless over a chive testnet (real processes)', () => {
       b.cmd({ cmd: 'send', to: addrA, text: textB(i) });
     }
     await waitFor('bob got the first half', () => collect(b, addrA)().length >= N / 4, 60_000);
+    expect(await b.quit()).toBe(0);
     bobReceived.push(...collect(b, addrA)());
     const bobDeliveredBefore = b.of('delivered').length;
-    expect(await b.quit()).toBe(0);
     // What bob has not seen acknowledged yet will be resent by the new process from its outbox.
     for (let i = N / 2; i < N; i++) a.cmd({ cmd: 'send', to: addrB, text: textA(i) });
     b = start('bob', join(dir, 'bob'));
@@ -176,5 +189,5 @@ describe('chive chat --headless over a chive testnet (real processes)', () => {
         expect(text.includes(addrA) || text.includes(addrB) || text.includes('from alice #') || text.includes('from bob #')).toBe(false);
       }
     }
-  }, 400_000);
+  }
 });
