@@ -13,6 +13,9 @@
  *   - CIRCUIT_BUILD_FAILED: no link, DESTROY instead of a reply, a reply that does not
  *     verify, the link closing (`cause` holds the underlying error).
  * A failed build destroys what it built (DESTROY goes to the first hop).
+ * A build with `stub` stops short of marking the circuit built: a preemptive stub (guard
+ * and middle) that extendCircuit later finishes with one EXTEND2 to the hop a request names
+ * (Tor's cannibalized circuits), so a circuit to a chosen relay costs one round trip.
  *
  * Not here: choosing the path, learning the timeout, retrying (the circuit manager).
  */
@@ -36,6 +39,8 @@ export interface BuildCircuitOptions {
   readonly timeoutMs: number;
   /** Clock in ms (default performance.now). */
   readonly now?: () => number;
+  /** Leave the circuit unmarked: a preemptive stub that extendCircuit will finish. */
+  readonly stub?: boolean;
 }
 
 /** A failed circuit build: `hop` is the 0-based index in the path of the hop being added. */
@@ -83,11 +88,62 @@ export async function buildCircuit(options: BuildCircuitOptions): Promise<Client
         material.fill(0);
       }
     }
-    circuit.markBuilt(now() - started);
+    if (!options.stub) circuit.markBuilt(now() - started);
     return circuit;
   } catch (e) {
     const error = timeoutError ?? buildError(e, hop, path[Math.min(hop, path.length - 1)]!);
     circuit?.closeWith(error, isChiveError(e, 'HANDSHAKE_FAILED') ? DestroyReason.PROTOCOL : DestroyReason.FINISHED);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ExtendCircuitOptions {
+  readonly provider: CryptoProvider;
+  readonly rng: Rng;
+  /** A circuit being built (not marked built): a preemptive stub. */
+  readonly circuit: ClientCircuit;
+  readonly relay: RelayInfo;
+  readonly timeoutMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Extends a preemptive stub (a circuit built but not marked built) by one hop to `relay`
+ * and marks it built, with buildMs the time this last step took. The stub is destroyed on
+ * failure (CircuitBuildError at hop = its former length).
+ */
+export async function extendCircuit(options: ExtendCircuitOptions): Promise<ClientCircuit> {
+  const { provider, rng, circuit, relay, timeoutMs } = options;
+  checkRelayInfo(relay, 'relay');
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  const hop = circuit.hops.length;
+  let timer: NodeJS.Timeout | undefined;
+  let timeoutError: CircuitBuildError | null = null;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      timeoutError = new CircuitBuildError('CIRCUIT_BUILD_TIMEOUT', hop, `extension to ${describeRelay(relay)} not done within ${timeoutMs} ms`);
+      circuit.closeWith(timeoutError, DestroyReason.TIMEOUT);
+      reject(timeoutError);
+    }, timeoutMs);
+  });
+  deadline.catch(() => {});
+  try {
+    const { state, onionskin } = ntorClientCreate(provider, rng, { nodeId: relay.identity, onionKey: relay.onionKey });
+    const { reply, ms } = await Promise.race([circuit.extend(relay, onionskin), deadline]);
+    const material = ntorClientFinish(provider, state, reply);
+    try {
+      circuit.addHop(relay, hopKeysFromMaterial(material), ms);
+    } finally {
+      material.fill(0);
+    }
+    circuit.markBuilt(now() - started);
+    return circuit;
+  } catch (e) {
+    const error = timeoutError ?? buildError(e, hop, relay);
+    circuit.closeWith(error, isChiveError(e, 'HANDSHAKE_FAILED') ? DestroyReason.PROTOCOL : DestroyReason.FINISHED);
     throw error;
   } finally {
     clearTimeout(timer);

@@ -17,13 +17,13 @@ import { ensureDataDir } from '../src/io/key-files.js';
 import type { NetworkConfig } from '../src/io/network-file.js';
 import { toHex } from '../src/bytes.js';
 import { BuildTimeoutEstimator, DEFAULT_BUILD_TIMEOUT_OPTIONS, TESTNET_BUILD_TIMEOUT_OPTIONS } from './build-timeout.js';
-import { buildCircuit, CircuitBuildError } from './circuit-builder.js';
+import { buildCircuit, extendCircuit, CircuitBuildError } from './circuit-builder.js';
 import type { ClientCircuit } from './circuit.js';
 import { ConsensusClient } from './consensus.js';
 import { GuardState, DEFAULT_GUARD_OPTIONS, TESTNET_GUARD_OPTIONS } from './guards.js';
 import { loadGuardState, saveGuardState, guardStatePath } from './guard-store.js';
 import { LinkPool } from './link-pool.js';
-import { relayInfoFromConsensus, selectPath, unitRngFrom, type PathTarget } from './path-selection.js';
+import { relayInfoFromConsensus, selectPath, subnetKey, unitRngFrom, type PathTarget } from './path-selection.js';
 
 /** Floor of the time a circuit build may take before it is abandoned (see abandonAfterMs). */
 export const MIN_ABANDON_MS = 1_000;
@@ -55,6 +55,11 @@ export interface ClientOptions {
    * relay named as a request's `lastHop` may still be that last hop.
    */
   readonly excludeRelays?: readonly Uint8Array[];
+  /**
+   * Two-hop stubs kept built ahead of need (default 0): a request for a 3-hop circuit to a
+   * named last hop (rendezvous, introduction, HSDir) extends one instead of building anew.
+   */
+  readonly stubCircuits?: number;
 }
 
 export interface CircuitRequest {
@@ -74,6 +79,9 @@ export class ChiveClient {
   readonly timeouts: BuildTimeoutEstimator;
   private guards: GuardState;
   private readonly circuits = new Set<ClientCircuit>();
+  /** Preemptive 2-hop stubs (built, not marked built), for requests that name their last hop. */
+  private readonly stubs: { circuit: ClientCircuit; path: ConsensusRelay[] }[] = [];
+  private stubbing = false;
   private readonly allowSameSubnet: boolean;
   private readonly unitRng: () => number;
   private closed = false;
@@ -114,6 +122,7 @@ export class ChiveClient {
     void first;
     progress('circuit');
     void this.replenish();
+    void this.replenishStubs();
     progress('ready');
     return { bootstrapMs: performance.now() - t0 };
   }
@@ -135,6 +144,8 @@ export class ChiveClient {
 
   /** Builds a new circuit for `request`, retrying on fresh paths; never retries forever. */
   async buildCircuit(request: CircuitRequest = {}): Promise<ClientCircuit> {
+    const fromStub = await this.extendStub(request);
+    if (fromStub) return fromStub;
     const attempts = this.options.maxBuildAttempts ?? 3;
     const exclude: Uint8Array[] = [];
     const lastHopHex = request.lastHop ? toHex(request.lastHop) : null;
@@ -239,6 +250,65 @@ export class ChiveClient {
     }
   }
 
+  /**
+   * A stub extended to `request.lastHop`, when the request is a 3-hop circuit to a named
+   * last hop and a stub fits it (no relay twice, no shared family or /16 unless allowed,
+   * nothing the request avoids); null to build from scratch (also when extending fails).
+   */
+  private async extendStub(request: CircuitRequest): Promise<ClientCircuit | null> {
+    if (!request.lastHop || (request.hops ?? 3) !== 3 || request.target) return null;
+    const consensus = this.consensus.current();
+    const last = consensus?.relays.find((r) => toHex(r.identity) === toHex(request.lastHop!));
+    void this.replenishStubs();
+    if (!last) return null;
+    const avoid = new Set([...(this.options.excludeRelays ?? []), ...(request.avoid ?? [])].map(toHex));
+    const lastId = toHex(last.identity);
+    const lastFamily = new Set(last.family.map(toHex));
+    const i = this.stubs.findIndex(({ circuit, path }) => !circuit.closed && path.every((r) => {
+      const id = toHex(r.identity);
+      return id !== lastId && !avoid.has(id) && !lastFamily.has(id) && !r.family.some((f) => toHex(f) === lastId)
+        && (this.allowSameSubnet || subnetKey(r.address) !== subnetKey(last.address));
+    }));
+    if (i < 0) return null;
+    const [stub] = this.stubs.splice(i, 1);
+    void this.replenishStubs();
+    try {
+      const circuit = await extendCircuit({ provider: this.provider, rng: this.rng, circuit: stub!.circuit, relay: relayInfoFromConsensus(last), timeoutMs: this.abandonAfterMs(3) });
+      this.track(circuit);
+      return circuit;
+    } catch (e) {
+      this.options.log?.('debug', 'extending a preemptive stub failed; building afresh', { code: isChiveError(e) ? e.code : 'UNKNOWN' });
+      return null;
+    }
+  }
+
+  /** Keeps `stubCircuits` two-hop stubs ready (in the background; failures are logged). */
+  private async replenishStubs(): Promise<void> {
+    const want = this.options.stubCircuits ?? 0;
+    if (this.stubbing || this.closed || want === 0) return;
+    this.stubbing = true;
+    try {
+      let failures = 0;
+      for (let k = this.stubs.length - 1; k >= 0; k--) if (this.stubs[k]!.circuit.closed) this.stubs.splice(k, 1);
+      while (!this.closed && this.stubs.length < want && failures < 3) {
+        try {
+          const consensus = this.requireConsensus();
+          const path = selectPath(consensus, {
+            hops: 2, guards: this.guards.firstHops(Date.now()), allowSameSubnet: this.allowSameSubnet, rng: this.unitRng,
+            exclude: [...(this.options.excludeRelays ?? [])],
+          });
+          const circuit = await buildCircuit({ provider: this.provider, rng: this.rng, pool: this.pool, path: path.map(relayInfoFromConsensus), timeoutMs: this.abandonAfterMs(2), stub: true });
+          if (this.closed) circuit.destroy();
+          else this.stubs.push({ circuit, path });
+        } catch {
+          failures += 1;
+        }
+      }
+    } finally {
+      this.stubbing = false;
+    }
+  }
+
   /** Keeps `preemptiveCircuits` open circuits ready (in the background; failures are logged). */
   private async replenish(): Promise<void> {
     if (this.replenishing || this.closed) return;
@@ -286,6 +356,7 @@ export class ChiveClient {
     this.consensus.stop();
     for (const c of this.circuits) c.destroy();
     this.circuits.clear();
+    for (const s of this.stubs.splice(0)) s.circuit.destroy();
     await this.pool.close();
   }
 }

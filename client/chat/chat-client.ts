@@ -62,6 +62,8 @@ interface Contact {
 }
 
 const FRAMES_PER_PUMP = 64;
+/** How long start() keeps retrying a network that is not ready yet. */
+const START_RETRY_MS = 30_000;
 
 export class ChatClient implements ChatApi {
   readonly address: string;
@@ -87,7 +89,8 @@ export class ChatClient implements ChatApi {
       network: options.network,
       dataDir: this.profile.clientDir,
       provider: this.provider,
-      preemptiveCircuits: 2,
+      preemptiveCircuits: 1,
+      stubCircuits: 3,
       excludeRelays: options.excludeRelays,
       onProgress: (p) => {
         this.stage = p.stage;
@@ -123,13 +126,34 @@ export class ChatClient implements ChatApi {
     if (this.started) throw new ChiveError('INVALID_ARGUMENT', 'the chat client is already started');
     this.started = true;
     const t0 = performance.now();
-    await this.ctx.client.bootstrap();
-    await this.intro.start();
+    await this.retryWhileNetworkFails('bootstrap', async () => {
+      if (this.ctx.client.consensus.current() === null) await this.ctx.client.bootstrap();
+      else (await this.ctx.client.buildCircuit({})).destroy();
+    });
+    await this.retryWhileNetworkFails('introduction points', () => this.intro.start());
     this.bootstrapMs = performance.now() - t0;
     this.stage = 'ready';
     this.emit('ready', { bootstrapMs: this.bootstrapMs });
     for (const c of this.contactsByAddress.values()) if (this.hasOutgoing(c)) this.connect(c);
     return { bootstrapMs: this.bootstrapMs };
+  }
+
+  /**
+   * Runs `step`, again after 0.5, 1, 2, 4 … s while it fails for a network reason (relays
+   * that have not yet fetched the newest consensus refuse to extend to new relays), for up
+   * to START_RETRY_MS; other errors and the last failure are thrown.
+   */
+  private async retryWhileNetworkFails(what: string, step: () => Promise<void>): Promise<void> {
+    const t0 = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (this.closed || !isChiveError(e) || e.fault !== 'network' || performance.now() - t0 > START_RETRY_MS) throw e;
+        this.log('warn', `${what} failed; retrying`, { code: e.code });
+        await new Promise((r) => setTimeout(r, Math.min(4_000, 500 * 2 ** attempt)));
+      }
+    }
   }
 
   addContact(address: string, name?: string): ContactView {

@@ -63,9 +63,11 @@ export class IntroService {
   /** Establishes the introduction points and publishes; resolves once published. */
   async start(): Promise<void> {
     const wanted = this.ctx.timings.introPoints;
-    await Promise.all(Array.from({ length: wanted }, () => this.addIntroPoint().catch((e) => this.logFailure('intro point', e))));
+    const missing = wanted - this.points.length;
+    await Promise.all(Array.from({ length: missing }, () => this.addIntroPoint().catch((e) => this.logFailure('intro point', e))));
     if (this.points.length === 0) throw new ChiveError('PEER_UNREACHABLE', 'no introduction point could be established');
     await this.publish();
+    if (this.timer) return;
     this.timer = setInterval(() => {
       if (timePeriod(this.ctx.now()) !== this.publishedPeriod || this.ctx.now() - this.publishedAt >= this.ctx.timings.republishMs) this.publishInBackground();
       if (this.points.length < wanted) void this.replenish();

@@ -48,7 +48,7 @@ export interface StoredContact {
 export interface HistoryPatch {
   readonly state?: DeliveryState;
   readonly errorCode?: string;
-  /** A re-queued message gets a new seq. */
+  /** Only when the driver re-queues a message under a new seq. */
   readonly seq?: number;
   readonly at?: number;
 }
@@ -99,8 +99,7 @@ export class MessageStore {
     try {
       store.load(warn);
       const path = join(dir, JOURNAL_FILE);
-      store.journalFd = io(`cannot open ${path}`, () => openSync(path, 'a', 0o600));
-      io(`cannot chmod ${path}`, () => fchmodSync(store.openFd(), 0o600)); // if it existed with another mode
+      store.journalFd = io(`cannot open ${path}`, () => { const fd = openSync(path, 'a', 0o600); fchmodSync(fd, 0o600); return fd; });
       if (store.journalBytes > store.compactAfterBytes) store.compact();
     } catch (e) {
       store.close();
@@ -136,6 +135,9 @@ export class MessageStore {
     return { ...this.find(address, id)! };
   }
 
+  /** The history entry `id` of `address`, if any (a copy; a lookup, not a scan). */
+  entry(address: string, id: string): HistoryEntry | undefined { const e = this.find(address, id); return e && { ...e }; }
+
   /** The last `limit` (default all) history entries of `address`, oldest first. */
   history(address: string, limit?: number): HistoryEntry[] {
     const all = this.historyByAddress.get(address) ?? [];
@@ -157,9 +159,8 @@ export class MessageStore {
     for (const [a, list] of this.historyByAddress) for (const e of list) records.push({ n: 0, t: 'append', a, e });
     for (const [a, s] of this.conversations) records.push({ n: 0, t: 'conv', a, s });
     const state: StateFile = { v: 1, upTo: this.lastRecord, savedAt: this.now(), records };
-    const path = join(this.dir, STATE_FILE);
-    io(`cannot write ${path}`, () => {
-      writeFileAtomic(path, JSON.stringify(state), 0o600); // temporary file, fsync, rename
+    io(`cannot write ${join(this.dir, STATE_FILE)}`, () => {
+      writeFileAtomic(join(this.dir, STATE_FILE), JSON.stringify(state), 0o600); // temporary file, fsync, rename
       withFd(this.dir, 'r', fsyncSync); // the rename itself
       ftruncateSync(fd, 0);
       fsyncSync(fd);

@@ -13,7 +13,9 @@ import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { hkdf, expand } from '@noble/hashes/hkdf.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { ChiveError, wrapErrors } from '../errors.js';
+import { concatBytes } from '../bytes.js';
 import type { CryptoProvider } from './provider.js';
 import {
   checkCounter, checkLength, checkSameLength, constantTimeEqual, rejectAllZeroSharedSecret,
@@ -59,6 +61,39 @@ export function createNobleProvider(): CryptoProvider {
       } catch {
         return false;
       }
+    },
+
+    ed25519ScalarReduce(wide) {
+      checkLength('Ed25519 wide scalar', wide, 64);
+      return numberToBytesLE(bytesToNumberLE(wide) % ED25519_ORDER, 32);
+    },
+
+    ed25519ScalarMul(a, b) {
+      checkLength('Ed25519 scalar', a, 32);
+      checkLength('Ed25519 scalar', b, 32);
+      return numberToBytesLE((bytesToNumberLE(a) * bytesToNumberLE(b)) % ED25519_ORDER, 32);
+    },
+
+    ed25519ScalarMultBase(scalar) {
+      const n = reducedNonZeroScalar('Ed25519 scalar', scalar);
+      return EdPoint.BASE.multiply(n).toBytes();
+    },
+
+    ed25519ScalarMultPoint(scalar, point) {
+      const n = reducedNonZeroScalar('Ed25519 scalar', scalar);
+      return primeOrderPoint(point).multiply(n).toBytes();
+    },
+
+    ed25519SignExpanded(scalar, prefix, message) {
+      const s = reducedNonZeroScalar('Ed25519 expanded scalar', scalar);
+      checkLength('Ed25519 prefix', prefix, 32);
+      return wrapErrors('CRYPTO_FAILURE', 'Ed25519 sign (expanded key)', () => {
+        const publicKey = EdPoint.BASE.multiply(s).toBytes();
+        const r = bytesToNumberLE(sha512(concatBytes(prefix, message))) % ED25519_ORDER;
+        const R = EdPoint.BASE.multiply(r).toBytes();
+        const k = bytesToNumberLE(sha512(concatBytes(R, publicKey, message))) % ED25519_ORDER;
+        return concatBytes(R, numberToBytesLE((r + k * s) % ED25519_ORDER, 32));
+      });
     },
 
     chacha20Xor(key, nonce, counter, input, output) {
@@ -122,4 +157,33 @@ export function createNobleProvider(): CryptoProvider {
       return new Uint8Array(nodeRandomBytes(length));
     },
   };
+}
+
+const EdPoint = nobleEd25519.Point;
+/** ℓ, the order of the Ed25519 base point. */
+const ED25519_ORDER = EdPoint.Fn.ORDER;
+
+/** A 32-byte little-endian scalar that must satisfy 1 ≤ s < ℓ (INVALID_ARGUMENT otherwise). */
+function reducedNonZeroScalar(what: string, scalar: Uint8Array): bigint {
+  checkLength(what, scalar, 32);
+  const n = bytesToNumberLE(scalar);
+  if (n === 0n || n >= ED25519_ORDER) {
+    throw new ChiveError('INVALID_ARGUMENT', `${what} must be reduced and non-zero (1 ≤ s < ℓ)`);
+  }
+  return n;
+}
+
+/** The point a 32-byte encoding names, if canonical and of order ℓ (BAD_KEY otherwise), as libsodium checks. */
+function primeOrderPoint(encoding: Uint8Array): InstanceType<typeof EdPoint> {
+  checkLength('Ed25519 point', encoding, 32);
+  let point: InstanceType<typeof EdPoint>;
+  try {
+    point = EdPoint.fromBytes(encoding, false);
+  } catch (e) {
+    throw new ChiveError('BAD_KEY', 'Ed25519 point: not a canonical encoding of a curve point', { cause: e });
+  }
+  if (point.isSmallOrder() || !point.isTorsionFree()) {
+    throw new ChiveError('BAD_KEY', 'Ed25519 point: not of prime order ℓ (small order or torsion component)');
+  }
+  return point;
 }

@@ -32,6 +32,34 @@ export interface CryptoProvider {
   /** Strict Ed25519 verification; false (never an exception) for any malformed input. */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 
+  // Ed25519 group arithmetic, for key blinding (src/chat/blinding.ts; rend-spec-v3 §A.2).
+  // Scalars are 32-byte little-endian integers modulo the group order ℓ = 2^252 + 27742…;
+  // points are standard 32-byte Ed25519 encodings. Nothing here clamps.
+
+  /** `wide` (64 bytes, little-endian) reduced modulo ℓ: 32 bytes. */
+  ed25519ScalarReduce(wide: Uint8Array): Uint8Array;
+  /** `a · b mod ℓ` for any two 32-byte little-endian integers (reduced or not). */
+  ed25519ScalarMul(a: Uint8Array, b: Uint8Array): Uint8Array;
+  /**
+   * `scalar · B` (B the Ed25519 base point). `scalar` must be reduced and non-zero
+   * (1 ≤ scalar < ℓ), else INVALID_ARGUMENT.
+   */
+  ed25519ScalarMultBase(scalar: Uint8Array): Uint8Array;
+  /**
+   * `scalar · P` for a point P that is the canonical encoding of a point of order ℓ (else
+   * BAD_KEY: not on the curve, non-canonical, small order, or with a torsion component).
+   * `scalar` must be reduced and non-zero, else INVALID_ARGUMENT.
+   */
+  ed25519ScalarMultPoint(scalar: Uint8Array, point: Uint8Array): Uint8Array;
+  /**
+   * RFC 8032 Ed25519 signing with an expanded secret key given directly: the reduced,
+   * non-zero `scalar` s and the 32-byte nonce `prefix`. r = SHA-512(prefix ‖ M) mod ℓ,
+   * R = r·B, A = s·B, S = (r + SHA-512(R ‖ A ‖ M)·s) mod ℓ; returns R ‖ S. With
+   * s = clamp(SHA-512(seed)[0:32]) mod ℓ and prefix = SHA-512(seed)[32:64] it equals
+   * `ed25519Sign(seed, M)`.
+   */
+  ed25519SignExpanded(scalar: Uint8Array, prefix: Uint8Array, message: Uint8Array): Uint8Array;
+
   /**
    * ChaCha20 (RFC 8439: 32-byte key, 12-byte nonce) XOR of `input` into `output`, starting
    * at 64-byte block `counter`. `output` may be `input`; both have the same length.

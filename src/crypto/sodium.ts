@@ -10,6 +10,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { ChiveError, wrapErrors } from '../errors.js';
 import type { CryptoProvider } from './provider.js';
 import { checkCounter, checkLength, checkSameLength, constantTimeEqual, rejectAllZeroSharedSecret } from './checks.js';
+import { concatBytes as concat } from '../bytes.js';
 
 /** The subset of sodium-native chive uses (sodium-native ships no types). */
 export interface SodiumNative {
@@ -28,6 +29,10 @@ export interface SodiumNative {
   crypto_onetimeauth(out: Uint8Array, m: Uint8Array, k: Uint8Array): void;
   crypto_hash_sha256(out: Uint8Array, m: Uint8Array): void;
   crypto_hash_sha512(out: Uint8Array, m: Uint8Array): void;
+  crypto_core_ed25519_scalar_reduce(r: Uint8Array, s: Uint8Array): void;
+  crypto_core_ed25519_scalar_add(z: Uint8Array, x: Uint8Array, y: Uint8Array): void;
+  crypto_scalarmult_ed25519_base_noclamp(q: Uint8Array, n: Uint8Array): void;
+  crypto_scalarmult_ed25519_noclamp(q: Uint8Array, n: Uint8Array, p: Uint8Array): void;
   sodium_memcmp(a: Uint8Array, b: Uint8Array): boolean;
   randombytes_buf(b: Uint8Array): void;
 }
@@ -53,6 +58,26 @@ export function createSodiumProvider(sodium: SodiumNative, binding?: SodiumBindi
         if (binding.crypto_onetimeauth(out, m, k) !== 0) throw new ChiveError('CRYPTO_FAILURE', 'Poly1305 failed');
       }
     : (out: Uint8Array, m: Uint8Array, k: Uint8Array) => sodium.crypto_onetimeauth(out, m, k);
+  const sha512Of = (data: Uint8Array) => {
+    const out = new Uint8Array(64);
+    sodium.crypto_hash_sha512(out, data);
+    return out;
+  };
+  const reduce = (wide: Uint8Array) => {
+    const out = new Uint8Array(32);
+    sodium.crypto_core_ed25519_scalar_reduce(out, wide);
+    wide.fill(0);
+    return out;
+  };
+  // libsodium has crypto_core_ed25519_scalar_mul, but sodium-native does not expose it:
+  // multiply in JS (fixed loops, no secret-dependent branches), reduce in libsodium.
+  const scalarMul = (a: Uint8Array, b: Uint8Array) => reduce(mulWide(a, b));
+  const baseMult = (scalar: Uint8Array) => {
+    const out = new Uint8Array(32);
+    // Only a scalar ≡ 0 mod ℓ fails (identity result); callers pass 1 ≤ scalar < ℓ.
+    wrapErrors('CRYPTO_FAILURE', 'Ed25519 base point multiplication', () => sodium.crypto_scalarmult_ed25519_base_noclamp(out, scalar));
+    return out;
+  };
   return {
     name: 'sodium',
 
@@ -103,6 +128,53 @@ export function createSodiumProvider(sodium: SodiumNative, binding?: SodiumBindi
       } catch {
         return false;
       }
+    },
+
+    ed25519ScalarReduce(wide) {
+      checkLength('Ed25519 wide scalar', wide, 64);
+      const out = new Uint8Array(32);
+      sodium.crypto_core_ed25519_scalar_reduce(out, wide);
+      return out;
+    },
+
+    ed25519ScalarMul(a, b) {
+      checkLength('Ed25519 scalar', a, 32);
+      checkLength('Ed25519 scalar', b, 32);
+      return scalarMul(a, b);
+    },
+
+    ed25519ScalarMultBase(scalar) {
+      checkReducedNonZeroScalar('Ed25519 scalar', scalar);
+      return baseMult(scalar);
+    },
+
+    ed25519ScalarMultPoint(scalar, point) {
+      checkReducedNonZeroScalar('Ed25519 scalar', scalar);
+      checkLength('Ed25519 point', point, 32);
+      const out = new Uint8Array(32);
+      try {
+        sodium.crypto_scalarmult_ed25519_noclamp(out, scalar, point);
+      } catch (e) {
+        // With 1 ≤ scalar < ℓ the only failure left is the point: non-canonical, not on the
+        // curve, small order, or outside the prime-order subgroup.
+        throw new ChiveError('BAD_KEY', 'Ed25519 point: not a canonical encoding of a point of prime order ℓ', { cause: e });
+      }
+      return out;
+    },
+
+    ed25519SignExpanded(scalar, prefix, message) {
+      checkReducedNonZeroScalar('Ed25519 expanded scalar', scalar);
+      checkLength('Ed25519 prefix', prefix, 32);
+      const publicKey = baseMult(scalar);
+      const r = reduce(sha512Of(concat(prefix, message)));
+      const R = baseMult(r);
+      const k = reduce(sha512Of(concat(R, publicKey, message)));
+      const ks = scalarMul(k, scalar);
+      const S = new Uint8Array(32);
+      sodium.crypto_core_ed25519_scalar_add(S, r, ks);
+      r.fill(0);
+      ks.fill(0);
+      return concat(R, S);
     },
 
     chacha20Xor(key, nonce, counter, input, output) {
@@ -201,3 +273,43 @@ function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Arr
   return out;
 }
 
+/** ℓ = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const ED25519_ORDER_LE = Uint8Array.from([
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+]);
+
+/**
+ * Refuses (INVALID_ARGUMENT) a scalar that is not 32 bytes with 1 ≤ s < ℓ. Runs in time
+ * independent of the (secret) value: s < ℓ exactly when s − ℓ borrows out of the top byte.
+ */
+function checkReducedNonZeroScalar(what: string, scalar: Uint8Array): void {
+  checkLength(what, scalar, 32);
+  let borrow = 0;
+  let any = 0;
+  for (let i = 0; i < 32; i++) {
+    borrow = ((scalar[i]! - ED25519_ORDER_LE[i]! - borrow) >>> 31) & 1;
+    any |= scalar[i]!;
+  }
+  if ((borrow & (any !== 0 ? 1 : 0)) === 0) {
+    throw new ChiveError('INVALID_ARGUMENT', `${what} must be reduced and non-zero (1 ≤ s < ℓ)`);
+  }
+}
+
+/** The 64-byte little-endian product of two 32-byte little-endian integers (schoolbook, fixed loops). */
+function mulWide(a: Uint8Array, b: Uint8Array): Uint8Array {
+  // Each column sums at most 32 products of 255·255 plus a carry: far below 2^32.
+  const columns = new Uint32Array(64);
+  for (let i = 0; i < 32; i++) {
+    for (let j = 0; j < 32; j++) columns[i + j]! += a[i]! * b[j]!;
+  }
+  const out = new Uint8Array(64);
+  let carry = 0;
+  for (let k = 0; k < 64; k++) {
+    const v = columns[k]! + carry;
+    out[k] = v & 0xff;
+    carry = v >>> 8;
+  }
+  columns.fill(0);
+  return out;
+}
