@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
     summary: 'chat anonymously, in the terminal UI or headless JSON lines (chive chat --help)',
     load: async () => (await import('../client/chat/command.js')).runChatCommand,
   },
+  demo: {
+    summary: 'try it: a local network, an echo bot and the chat UI in one command (what npm start runs)',
+    load: async () => (await import('../testnet/demo-command.js')).runDemoCommand,
+  },
   testnet: {
     summary: 'start a local network, one process per node (chive testnet --help)',
     load: async () => (await import('../testnet/command.js')).runTestnetCommand,

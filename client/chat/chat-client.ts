@@ -364,7 +364,8 @@ export class ChatClient implements ChatApi {
       if (c.session !== session) return; // a session that lost the tie-break: its frames are resent on the winner
       const events = c.conversation.onFrame(frame, Date.now());
       for (const event of events) this.onConversationEvent(c, event);
-      this.store.saveConversation(c.record.address, c.conversation.snapshot());
+      // The snapshot goes to disk before the ACK that lets the peer forget what it holds.
+      if (events.length > 0) this.store.saveConversation(c.record.address, c.conversation.snapshot());
       const ack = c.conversation.ackToSend();
       if (ack) this.sendFrame(session, ack);
       this.pump(c);
@@ -529,9 +530,7 @@ export class ChatClient implements ChatApi {
   }
 
   private historyEntry(c: Contact, id: string): HistoryEntry | undefined {
-    const all = this.store.history(c.record.address);
-    for (let i = all.length - 1; i >= 0; i--) if (all[i]!.id === id) return all[i];
-    return undefined;
+    return this.store.entry(c.record.address, id);
   }
 
   private emit<K extends ChatEventName>(event: K, payload: ChatEvents[K]): void {
