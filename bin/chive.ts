@@ -4,10 +4,14 @@
  *
  * Not a place for logic: anything more than picking a module belongs to that module.
  */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
+const COMMANDS: Record<string, { summary: string; hidden?: boolean; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
   relay: {
     summary: 'run a relay (chive relay --help)',
     load: async () => (await import('../relay/command.js')).runRelayCommand,
+  },
+  monitor: {
+    summary: 'a dashboard of a relay, from its local metrics port (chive monitor --help)',
+    load: async () => (await import('../relay/monitor/command.js')).runMonitorCommand,
   },
   directory: {
     summary: 'run a directory authority (chive directory --help)',
@@ -25,6 +29,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
     summary: 'try it: a local network, an echo bot and the chat UI in one command (what npm start runs)',
     load: async () => (await import('../testnet/demo-command.js')).runDemoCommand,
   },
+  'load-worker': {
+    summary: 'internal: one process of chive bench load',
+    hidden: true,
+    load: async () => (await import('../testnet/load-worker.js')).runLoadWorker,
+  },
   testnet: {
     summary: 'start a local network, one process per node (chive testnet --help)',
     load: async () => (await import('../testnet/command.js')).runTestnetCommand,
@@ -36,7 +45,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).filter(([, c]) => !c.hidden).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
   return `usage: chive <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
 }
 

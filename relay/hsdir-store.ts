@@ -59,6 +59,11 @@ export class HsdirStore {
     return this.live(entryKey(blindedKey, period), now)?.bytes;
   }
 
+  /** Read-only view for audits and tests: every entry's table key and a copy of its bytes. */
+  stored(): { key: string; bytes: Uint8Array }[] {
+    return [...this.entries].map(([key, entry]) => ({ key, bytes: entry.bytes.slice() }));
+  }
+
   /** Drops every descriptor past its lifetime. */
   expire(now: number): void {
     for (const [key, entry] of this.entries) if (now - entry.storedAt >= this.options.lifetimeMs) this.drop(key, entry);

@@ -71,6 +71,7 @@ export function handleRecognized(node: RelayNode, circ: RelayCircuit, body: Uint
 
 function handleExtend(node: RelayNode, circ: RelayCircuit, msg: Extend2Message): void {
   if (circ.next || circ.extending) throw new ChiveError('UNEXPECTED_MESSAGE', 'EXTEND2 on a circuit that is already extended');
+  if (circ.spliced || circ.chatRole) throw new ChiveError('UNEXPECTED_MESSAGE', 'EXTEND2 on a circuit with a chat role (introduction or rendezvous)');
   const truncated = (reason: number) => {
     node.counters.refuse('extend_refused');
     node.sendBackward(circ, { kind: 'TRUNCATED', reason });
@@ -109,6 +110,7 @@ function handleExtend(node: RelayNode, circ: RelayCircuit, msg: Extend2Message):
 
 function handleBegin(node: RelayNode, circ: RelayCircuit, streamId: number, host: string, port: number): void {
   if (circ.next) throw new ChiveError('UNEXPECTED_MESSAGE', 'BEGIN at a hop that is not the last');
+  if (circ.spliced || circ.chatRole) throw new ChiveError('UNEXPECTED_MESSAGE', 'BEGIN on a circuit with a chat role (introduction or rendezvous)');
   if (circ.streams.has(streamId)) throw new ChiveError('UNEXPECTED_MESSAGE', 'BEGIN on a stream id in use');
   const end = (reason: number) => node.sendBackward(circ, { kind: 'END', streamId, reason });
   if (!node.exitPolicy) {

@@ -36,6 +36,11 @@ export class IntroPointTable {
     return previous;
   }
 
+  /** Read-only view for audits and tests: the auth keys (hex) with a circuit waiting. */
+  keys(): string[] {
+    return [...this.byAuthKey.keys()];
+  }
+
   lookup(authKey: string): RelayCircuit | undefined {
     const circ = this.byAuthKey.get(authKey);
     return circ && !circ.closed ? circ : undefined;
@@ -66,6 +71,11 @@ export class RendezvousTable {
     this.remember(cookie);
     this.waiting.set(cookie, circ);
     circ.chatRole = { kind: 'rendezvous', key: cookie };
+  }
+
+  /** Read-only view for audits and tests: cookies (hex) with a circuit waiting, and every cookie remembered as used. */
+  keys(): { waiting: string[]; used: string[] } {
+    return { waiting: [...this.waiting.keys()], used: [...this.used] };
   }
 
   /** Takes the circuit waiting under `cookie` (it is no longer waiting), or undefined. */

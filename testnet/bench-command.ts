@@ -182,6 +182,7 @@ function progressPrinter(err: (s: string) => void, tty: boolean): { show: (p: Be
 
 /** Runs `chive bench` with `argv` (the arguments after `bench`); resolves with the exit code. */
 export async function runBenchCommand(argv: readonly string[], io: BenchCommandIo = {}): Promise<number> {
+  if (argv[0] === 'load') return (await import('./load-command.js')).runLoadCommand(argv.slice(1));
   const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
   let flags: Flags;

@@ -93,6 +93,8 @@ export class ChatClient implements ChatApi {
       stubCircuits: 3,
       excludeRelays: options.excludeRelays,
       onProgress: (p) => {
+        // The circuit client's 'ready' is not ours: we are ready once reachable (start() emits it).
+        if (p.stage === 'ready') return;
         this.stage = p.stage;
         this.emit('progress', { stage: p.stage, elapsedMs: p.elapsedMs });
       },
@@ -447,6 +449,11 @@ export class ChatClient implements ChatApi {
     if (!p || p.nonce !== toHex(nonce)) return;
     this.pings.delete(session);
     session.rttMs = performance.now() - p.at;
+  }
+
+  /** Circuit builds and failures of the network client since start (for load tests). */
+  networkStats(): { builds: number; buildFailures: number; buildTimeouts: number } {
+    return { ...this.ctx.client.stats };
   }
 
   /** Measures the end-to-end round trip with `address` now (PEER_UNREACHABLE without a session). */
