@@ -171,7 +171,7 @@ export const ERROR_CODES = {
   /** `chive bench`: stopped (Ctrl-C, SIGTERM, an abort) before it finished. */
   BENCH_INTERRUPTED: 'local',
   // chat identity (src/chat/address.ts, src/chat/descriptor.ts)
-  /** A chat address does not decode: wrong prefix, bad length, bad character, checksum mismatch, unknown version, not a key. */
+  /** A chat address does not decode: wrong prefix, bad length, bad character, mixed case, checksum mismatch, unknown version, non-zero padding, not a key. */
   BAD_ADDRESS: 'local',
   /** A chat descriptor does not check: malformed, over-long, unknown version, bad signature, period out of window, not for this address, does not decrypt. */
   BAD_DESCRIPTOR: 'peer',

@@ -165,8 +165,11 @@ export class ChatClient implements ChatApi {
     if (canonical === this.address) throw new ChiveError('INVALID_ARGUMENT', 'that is our own address');
     let c = this.contactsByAddress.get(canonical);
     if (c) {
-      if (name) this.saveRecord(c, { name });
-      if (c.record.state === 'request') return this.accept(canonical);
+      if (c.record.state === 'request') {
+        if (name) c.record = { ...c.record, name };
+        return this.accept(canonical);
+      }
+      this.saveRecord(c, name ? { name } : {});
       return this.view(c);
     }
     c = this.loadContact({ address: canonical, name: name ?? '', state: 'added', identity: toHex(identity), addedAt: Date.now() });
@@ -215,7 +218,8 @@ export class ChatClient implements ChatApi {
     this.store.appendHistory(c.record.address, { id, direction: 'out', text, seq, at: now, state: 'queued' }, c.conversation.snapshot());
     c.lastActivityAt = now;
     c.retrier.reset();
-    this.pump(c);
+    // After returning: the caller hears "queued" (its id) before "sent".
+    queueMicrotask(() => this.pump(c));
     return { id, seq };
   }
 

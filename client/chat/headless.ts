@@ -69,20 +69,21 @@ export async function handleLine(chat: ChatClient, line: string, out: Out): Prom
       case 'address':
         out({ event: 'address', address: chat.address });
         return false;
+      // These answer through the `contact` event the change itself emits.
       case 'add':
-        out({ event: 'contact', ...chat.addContact(str('address'), typeof cmd.name === 'string' ? cmd.name : undefined) });
+        chat.addContact(str('address'), typeof cmd.name === 'string' ? cmd.name : undefined);
         return false;
       case 'accept':
-        out({ event: 'contact', ...chat.accept(str('address')) });
+        chat.accept(str('address'));
         return false;
       case 'reject':
-        out({ event: 'contact', ...chat.reject(str('address')) });
+        chat.reject(str('address'));
         return false;
       case 'block':
-        out({ event: 'contact', ...chat.block(str('address')) });
+        chat.block(str('address'));
         return false;
       case 'rename':
-        out({ event: 'contact', ...chat.rename(str('address'), str('name')) });
+        chat.rename(str('address'), str('name'));
         return false;
       case 'send': {
         const to = str('to');

@@ -526,20 +526,20 @@ export const CHAT_SEND_WINDOW = 32;
 // with no separator.
 // ---------------------------------------------------------------------------------------
 
-/** Every chat address starts with this (lowercase when encoded; decoding ignores case). */
-export const CHAT_ADDRESS_PREFIX = 'chive1';
-/** The version byte at the end of an address payload; decoders refuse any other. */
+/** Human-readable part of a chat address, a bech32m (BIP-350) string: hrp ‖ "1" ‖ data ‖ checksum. */
+export const CHAT_ADDRESS_HRP = 'chive';
+/** Every chat address starts with this: CHAT_ADDRESS_HRP and bech32's separator "1" (lowercase when encoded; decoding also accepts all upper case). */
+export const CHAT_ADDRESS_PREFIX = CHAT_ADDRESS_HRP + '1';
+/** The first 5-bit data group of an address (its first character after the prefix, "p"); decoders refuse any other. */
 export const CHAT_ADDRESS_VERSION = 1;
-/** Bytes of the address checksum: SHA-256(CHAT_ADDRESS_CHECKSUM_DOMAIN ‖ identityPub ‖ version)[0:2]. */
-export const CHAT_ADDRESS_CHECKSUM_LEN = 2;
-/** Hash domain of the address checksum. */
-export const CHAT_ADDRESS_CHECKSUM_DOMAIN = 'chive-address-checksum';
-/** Address payload before base32: identityPub 32 ‖ checksum 2 ‖ version 1. */
-export const CHAT_ADDRESS_PAYLOAD_LEN = ED25519_KEY_LEN + CHAT_ADDRESS_CHECKSUM_LEN + 1; // 35
-/** Characters of base32 (RFC 4648, lowercase, no padding) after the prefix: 35 bytes = 280 bits = 56 × 5. */
-export const CHAT_ADDRESS_BASE32_LEN = (CHAT_ADDRESS_PAYLOAD_LEN * 8) / 5; // 56
-/** Characters of a whole address: prefix ‖ base32. */
-export const CHAT_ADDRESS_LEN = CHAT_ADDRESS_PREFIX.length + CHAT_ADDRESS_BASE32_LEN; // 62
+/** Characters of the identity key: 256 bits in 5-bit groups, ceil(256 / 5), the last group padded with 4 zero bits. */
+export const CHAT_ADDRESS_KEY_CHARS = Math.ceil((ED25519_KEY_LEN * 8) / 5); // 52
+/** Characters of the bech32m checksum at the end (BIP-350; 30 bits). */
+export const CHAT_ADDRESS_CHECKSUM_CHARS = 6;
+/** Characters after the prefix: version 1 ‖ key CHAT_ADDRESS_KEY_CHARS ‖ checksum CHAT_ADDRESS_CHECKSUM_CHARS. */
+export const CHAT_ADDRESS_DATA_CHARS = 1 + CHAT_ADDRESS_KEY_CHARS + CHAT_ADDRESS_CHECKSUM_CHARS; // 59
+/** Characters of a whole address: prefix ‖ data. */
+export const CHAT_ADDRESS_LEN = CHAT_ADDRESS_PREFIX.length + CHAT_ADDRESS_DATA_CHARS; // 65
 
 /** Length of a time period (ms): period = floor(nowMs / CHAT_TIME_PERIOD_MS). Callers may pass shorter ones for tests. */
 export const CHAT_TIME_PERIOD_MS = 86_400_000;

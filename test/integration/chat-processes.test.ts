@@ -108,7 +108,7 @@ describe('chive chat --headless over a chive testnet (real processes)', () => {
     const a = start('alice');
     let b = start('bob');
     const [addrA, addrB] = await Promise.all([a.ready(), b.ready()]);
-    expect(addrA).toMatch(/^chive1[a-z2-7]{56}$/);
+    expect(addrA).toMatch(/^chive1p[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/);
 
     const tAdd = performance.now();
     a.cmd({ cmd: 'add', address: addrB, name: 'bob' });

@@ -5,13 +5,14 @@
  * A clear-box reference written straight from the chat design on top of @noble/curves
  * (BigInt scalar arithmetic, Point), @noble/hashes and @noble/ciphers. It deliberately does
  * NOT import src/chat/ or the crypto providers, so the vectors check the implementation
- * rather than restate it. Base32 here works on the payload as one 280-bit BigInt (src/chat
- * uses a bit buffer). Every blinded signature is also verified with node:crypto (OpenSSL)
+ * rather than restate it. Its bech32m is written from BIP-350's text and checks itself
+ * against the BIP's vectors (bech32m-bip350.json); it converts a key to 5-bit groups as one
+ * BigInt (src/chat uses a bit buffer). Every blinded signature is also verified with node:crypto (OpenSSL)
  * and noble before anything is written; the script refuses to write if one fails.
  *
  *     npx tsx test/vectors/chat/generate.ts
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -40,22 +41,64 @@ function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`reference self-check failed: ${what}`);
 }
 
-// --- addresses ---------------------------------------------------------------------------
-function base32(payload: Uint8Array): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const bits = payload.length * 8;
-  check(bits % 5 === 0, 'payload is a whole number of base32 characters');
-  let n = BigInt('0x' + hex(payload));
-  let out = '';
-  for (let i = 0; i < bits / 5; i++) {
-    out = alphabet[Number(n & 31n)] + out;
+// --- addresses: bech32m (BIP-350), written from the BIP's text -----------------------------
+const BECH32_ALPHABET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+const BECH32M = 0x2bc830a3;
+const BECH32 = 1;
+/** BIP-173's polymod over the hrp expansion ‖ values: a valid string gives its constant (BECH32M or BECH32). */
+function bechPolymod(hrp: string, values: number[]): number {
+  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+  const codes = [...hrp].map((c) => c.charCodeAt(0));
+  let chk = 1;
+  for (const v of [...codes.map((c) => c >> 5), 0, ...codes.map((c) => c & 31), ...values]) {
+    const top = chk >>> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    gen.forEach((g, i) => { if ((top >>> i) & 1) chk ^= g; });
+  }
+  return chk;
+}
+function bechEncode(hrp: string, data: number[], constant: number): { checksum: string; text: string } {
+  const chk = bechPolymod(hrp, [...data, 0, 0, 0, 0, 0, 0]) ^ constant;
+  const checksum = [25, 20, 15, 10, 5, 0].map((shift) => BECH32_ALPHABET[(chk >>> shift) & 31]).join('');
+  return { checksum, text: `${hrp}1${data.map((d) => BECH32_ALPHABET[d]).join('')}${checksum}` };
+}
+/** 5-bit groups of `bytes`, high bits first, as one BigInt shifted left over its padding bits (`padding` fills them). */
+function fiveBitGroups(bytes: Uint8Array, padding = 0n): number[] {
+  const count = Math.ceil((bytes.length * 8) / 5);
+  const padBits = BigInt(count * 5 - bytes.length * 8);
+  check(padding < 1n << padBits, 'padding fits its bits');
+  let n = (BigInt('0x' + hex(bytes)) << padBits) | padding;
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    out.unshift(Number(n & 31n));
     n >>= 5n;
   }
   return out;
 }
-function address(identityPub: Uint8Array, version = 1) {
-  const checksum = sha256(cat(enc('chive-address-checksum'), identityPub, Uint8Array.of(version))).slice(0, 2);
-  return { checksum, address: 'chive1' + base32(cat(identityPub, checksum, Uint8Array.of(version))) };
+function address(identityPub: Uint8Array, { version = 1, constant = BECH32M, padding = 0n } = {}) {
+  const { checksum, text } = bechEncode('chive', [version, ...fiveBitGroups(identityPub, padding)], constant);
+  return { checksum, address: text };
+}
+// Self-check of the bech32 code above against the published vectors (BIP-350, and BIP-173 for v0 segwit).
+{
+  const bip350 = JSON.parse(readFileSync(here('bech32m-bip350.json'), 'utf8')) as {
+    bech32m: { valid: string[] }; segwit: { valid: { address: string; scriptPubKey: string; bech32m: boolean }[] };
+  };
+  const verifies = (s: string, constant: number) => {
+    const lower = s.toLowerCase();
+    const at = lower.lastIndexOf('1');
+    return bechPolymod(lower.slice(0, at), [...lower.slice(at + 1)].map((c) => BECH32_ALPHABET.indexOf(c))) === constant;
+  };
+  for (const s of bip350.bech32m.valid) check(verifies(s, BECH32M) && !verifies(s, BECH32), `BIP-350 vector ${s}`);
+  for (const v of bip350.segwit.valid) {
+    check(verifies(v.address, v.bech32m ? BECH32M : BECH32), `BIP-350 segwit vector ${v.address}`);
+    const lower = v.address.toLowerCase();
+    const at = lower.lastIndexOf('1');
+    const data = [...lower.slice(at + 1, -6)].map((c) => BECH32_ALPHABET.indexOf(c));
+    const program = Buffer.from(v.scriptPubKey, 'hex').subarray(2);
+    check(bechEncode(lower.slice(0, at), [data[0]!, ...fiveBitGroups(program)], v.bech32m ? BECH32M : BECH32).text === lower,
+      `re-encoding BIP-350 segwit vector ${v.address}`);
+  }
 }
 
 // --- blinding ----------------------------------------------------------------------------
@@ -121,10 +164,26 @@ const seeds = [label('identity 1'), label('identity 2'), new Uint8Array(32).fill
 const addresses = seeds.map((seed) => {
   const identityPub = ed25519.getPublicKey(seed);
   const { checksum, address: text } = address(identityPub);
-  return { identitySeed: hex(seed), identityPub: hex(identityPub), checksum: hex(checksum), address: text };
+  check(text.length === 65 && text.startsWith('chive1p'), 'an address is chive1p + 58 characters');
+  return { identitySeed: hex(seed), identityPub: hex(identityPub), checksum, address: text };
 });
 // A checksum-valid address of a future version 2: decoders must say "unknown version".
-const futureVersion = address(ed25519.getPublicKey(seeds[0]!), 2).address;
+const futureVersion = address(ed25519.getPublicKey(seeds[0]!), { version: 2 }).address;
+// Addresses a decoder must refuse, with words its message must contain (src/chat/address.ts).
+const pub0 = ed25519.getPublicKey(seeds[0]!);
+const typoAt = 29; // 0-based: the 30th character
+const typoBase = addresses[1]!.address;
+const typo = typoBase.slice(0, typoAt) + BECH32_ALPHABET[(BECH32_ALPHABET.indexOf(typoBase[typoAt]!) + 1) % 32] + typoBase.slice(typoAt + 1);
+const refusedAddresses = [
+  { why: 'typo', address: typo, messageContains: `checksum mismatch: a typo? Probably the character at position ${typoAt + 1}` },
+  { why: 'mixed-case', address: addresses[0]!.address.slice(0, 20) + addresses[0]!.address[20]!.toUpperCase() + addresses[0]!.address.slice(21), messageContains: 'mixed case' },
+  { why: 'bech32-checksum', address: address(pub0, { constant: BECH32 }).address, messageContains: 'bech32 (BIP-173) checksum' },
+  { why: 'non-zero-padding', address: address(pub0, { padding: 1n }).address, messageContains: 'non-zero padding' },
+  { why: 'version-3-longer', address: bechEncode('chive', [3, ...fiveBitGroups(cat(pub0, Uint8Array.of(0)))], BECH32M).text, messageContains: 'unknown version 3' },
+  { why: 'small-order-key', identityPub: '01'.padEnd(64, '0'), messageContains: 'not a valid Ed25519 public key' },
+  { why: 'non-canonical-key', identityPub: 'ed' + 'ff'.repeat(30) + '7f', messageContains: 'not a valid Ed25519 public key' },
+].map(({ identityPub, ...rest }) => (identityPub === undefined ? rest : { ...rest, identityPub, address: address(Buffer.from(identityPub, 'hex')).address }));
+check(refusedAddresses[1]!.address!.toLowerCase() === addresses[0]!.address, 'the mixed-case vector differs in case only');
 
 const blinding = [0, 1, 19_700, 0xffff_ffff].map((period, i) => {
   const seed = seeds[i % 2]!;
@@ -168,7 +227,7 @@ const rings = [
 
 const out = {
   description: 'chive chat identity vectors (docs/PROTOCOL.md, chat identity). Generated by test/vectors/chat/generate.ts; see README.md.',
-  addresses, futureVersionAddress: futureVersion, blinding, descriptors, rings,
+  addresses, futureVersionAddress: futureVersion, refusedAddresses, blinding, descriptors, rings,
 };
 writeFileSync(here('chat-identity.json'), JSON.stringify(out, null, 2) + '\n');
 console.log('wrote chat-identity.json');
