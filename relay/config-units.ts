@@ -94,3 +94,16 @@ export function formatDuration(ms: number): string {
   if (ms !== 0 && ms % SECOND === 0) return `${ms / SECOND} s`;
   return `${ms} ms`;
 }
+
+/** A rounded duration for people, two units at most: "6 days 4 h", "3 h 12 min", "4 min 5 s", "45 s", "0 s". */
+export function formatApproxDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / SECOND));
+  const days = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const min = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (days > 0) return h > 0 ? `${days} day${days === 1 ? '' : 's'} ${h} h` : `${days} day${days === 1 ? '' : 's'}`;
+  if (h > 0) return min > 0 ? `${h} h ${min} min` : `${h} h`;
+  if (min > 0) return sec > 0 ? `${min} min ${sec} s` : `${min} min`;
+  return `${sec} s`;
+}

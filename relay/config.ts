@@ -23,7 +23,7 @@ import { formatBytes, formatDuration } from './config-units.js';
 
 export type { RelayConfig, ConfigField, LogLevel, AccountingPeriod, CryptoProviderChoice } from './config-keys.js';
 export { CONFIG_KEYS, CONFIG_FIELDS, findConfigKey, kebabCase } from './config-keys.js';
-export { parseBytes, parseDuration, formatBytes, formatDuration } from './config-units.js';
+export { parseBytes, parseDuration, formatBytes, formatDuration, formatApproxDuration } from './config-units.js';
 
 /** One value as written: its text, where it came from ("relay.conf:12", "--or-port"), and the folder relative paths start from. */
 export interface ConfigValueSource {
@@ -163,7 +163,8 @@ export const PRIVATE_IPV4_PREFIXES: readonly (readonly [string, number])[] = [
   ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ];
 
-function privatePrefixOf(address: number, maskBits: number): string | undefined {
+/** The private range ("10.0.0.0/8") that wholly contains address/maskBits, if any. */
+export function privatePrefixOf(address: number, maskBits: number): string | undefined {
   for (const [net, bits] of PRIVATE_IPV4_PREFIXES) {
     const base = parseIpv4(net)!;
     if (maskBits >= bits && ((address & maskOf(bits)) >>> 0) === base) return `${net}/${bits}`;
@@ -260,6 +261,24 @@ function effectiveExitPolicy(c: RelayConfig, source: ConfigSource, advertisedHos
 function uniqueSorted(keys: readonly Uint8Array[]): Uint8Array[] {
   const sorted = [...keys].sort(compareBytes);
   return sorted.filter((k, i) => i === 0 || compareBytes(sorted[i - 1]!, k) !== 0);
+}
+
+/**
+ * One key's value as given (or its default), parsed, without resolving the rest: for
+ * commands that need one or two keys of a relay's configuration (keygen's DataDirectory),
+ * where the cross-key checks of a whole relay do not apply. Undefined for an unset optional key.
+ */
+export function configValue<F extends ConfigField>(source: ConfigSource, field: F): RelayConfig[F] | undefined {
+  const def = keyDef(field);
+  const given = source.values.get(field);
+  if (given === undefined || given.length === 0) {
+    if (def.kind === 'optional') return undefined;
+    const defaults = def.kind === 'list' ? def.default : [def.default];
+    const parsed = defaults.map((text) => parseValue(def, { text, where: `default ${def.name}`, baseDir: process.cwd() }));
+    return (def.kind === 'list' ? parsed.flat() : parsed[0]) as RelayConfig[F];
+  }
+  const parsed = given.map((v) => parseValue(def, v));
+  return (def.kind === 'list' ? parsed.flat() : parsed[0]) as RelayConfig[F];
 }
 
 /** Reads the file (if any), applies the flags, resolves. */

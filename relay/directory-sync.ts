@@ -10,7 +10,7 @@
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { isChiveError } from '../src/errors.js';
 import {
-  checkConsensus, decodeConsensus, encodeDescriptor, relayFlagNames, signDescriptor,
+  checkConsensus, decodeConsensus, encodeDescriptor, relayFlagNames,
   type CheckedConsensus, type ExitPolicy,
 } from '../src/dirdoc/index.js';
 import { fetchConsensusBytes, uploadDescriptor } from '../src/io/directory-client.js';
@@ -87,11 +87,12 @@ export class DirectorySync {
   private nextFetchAt = 0;
 
   descriptorBytes(): Uint8Array {
-    const { provider, keys, now } = this.o;
+    const { keys, now } = this.o;
     const t = now();
     const certLifetime = 30 * 24 * 3600 * 1000;
     return encodeDescriptor(
-      signDescriptor(provider, keys.identitySeed, {
+      // The identity signs, or (identity kept offline) the signing key it certified: relay/keys.ts.
+      keys.signDescriptor({
         published: t,
         onionKey: keys.onionKey,
         onionKeyExpires: t + certLifetime,

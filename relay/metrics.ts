@@ -20,6 +20,9 @@ import { isIP } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ChiveError } from '../src/errors.js';
 import { DestroyReason } from '../src/wire/constants.js';
+import type { OperatorState, RelayDaemonStatus } from './metrics-status.js';
+
+export type { OperatorState, RelayDaemonStatus } from './metrics-status.js';
 
 export type LinkKind = 'client' | 'relay';
 export type HandshakeKind = 'ntor' | 'noise_nk' | 'noise_xk';
@@ -100,6 +103,7 @@ export class RelayMetrics {
   private oomKills = 0;
   private bytesRead = 0;
   private bytesWritten = 0;
+  private operator: OperatorState = { bandwidthQueueBytes: 0, throttledMs: 0, hibernating: false, accountingBytes: 0 };
 
   constructor(options: RelayMetricsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -178,9 +182,14 @@ export class RelayMetrics {
     this.refreshHook(this);
   }
 
-  /** Merges daemon state (nickname, flags, key rotation time, rate/burst…) into /status.json; must be JSON-able. */
-  setStatus(patch: Record<string, unknown>): void {
+  /** Merges daemon state (RelayDaemonStatus: nickname, flags, key times, limits…) into /status.json; must be JSON-able. */
+  setStatus(patch: Partial<RelayDaemonStatus> | Record<string, unknown>): void {
     this.status = { ...this.status, ...patch };
+  }
+
+  /** Bandwidth-limit and accounting state, as gauges on /metrics (the details go in setStatus). */
+  setOperatorState(patch: Partial<OperatorState>): void {
+    this.operator = { ...this.operator, ...patch };
   }
 
   /** The JSON document served on /status.json. */
@@ -190,6 +199,7 @@ export class RelayMetrics {
     const cpu = process.cpuUsage();
     const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
     return {
+      time: this.now(),
       uptimeSeconds: (this.now() - this.startedAt) / 1000,
       cellsIn: { ...this.cellsIn, total: sum(this.cellsIn) },
       cellsOut: { ...this.cellsOut, total: sum(this.cellsOut) },
@@ -243,10 +253,16 @@ export class RelayMetrics {
     gauge('queue_bytes', 'Bytes queued on all links', [], (g) => g.set(this.queueBytes));
     counter('oom_kills_total', 'Circuits destroyed by the out-of-memory handler', [], (c) => c.inc(this.oomKills));
     gauge('uptime_seconds', 'Seconds since the relay started', [], (g) => g.set((this.now() - this.startedAt) / 1000));
+    gauge('bandwidth_queue_bytes', 'Bytes of cells waiting for bandwidth tokens (BandwidthRate)', [], (g) => g.set(this.operator.bandwidthQueueBytes));
+    counter('bandwidth_throttled_seconds_total', 'Seconds cells waited because the relay was at BandwidthRate', [], (c) => c.inc(this.operator.throttledMs / 1000));
+    gauge('hibernating', '1 while AccountingMax is reached (new circuits refused), else 0', [], (g) => g.set(this.operator.hibernating ? 1 : 0));
+    gauge('accounting_bytes', 'Bytes read and written in this accounting period', [], (g) => g.set(this.operator.accountingBytes));
   }
 }
 
 export interface RelayStatusSnapshot {
+  /** When the snapshot was made (ms since the epoch, the relay's clock). */
+  time: number;
   uptimeSeconds: number;
   cellsIn: Record<LinkKind | 'total', number>;
   cellsOut: Record<LinkKind | 'total', number>;

@@ -24,8 +24,8 @@ import { handleRecognized } from './relay-messages.js';
 import { NeighbourLinks, type RelayDirectoryView } from './neighbours.js';
 import { RelayCounters, type RefusalReason } from './counters.js';
 import { runOomHandler } from './oom.js';
-import { BandwidthBuckets } from './bandwidth.js';
-import { CellScheduler } from './cell-scheduler.js';
+import { relayCellScheduler } from './bandwidth-limit.js';
+import type { CellScheduler } from './cell-scheduler.js';
 import { RelayChatRoles } from './chat-messages.js';
 import type { RelayKeys } from './keys.js';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './limits.js';
@@ -86,20 +86,7 @@ export class RelayNode {
     this.onionScratch = new OnionScratch(this.provider);
     this.neighbours = new NeighbourLinks(this, options.directory);
     this.chat = new RelayChatRoles(this);
-    const { bandwidthRate: rate, bandwidthBurst: burst } = this.limits;
-    this.scheduler =
-      rate > 0
-        ? new CellScheduler<RelayCircuit>({
-            buckets: new BandwidthBuckets(rate, burst > 0 ? burst : rate, performance.now()),
-            maxQueuedBytes: this.limits.maxQueuedBytes,
-            onOverflow: (circ, why) => {
-              if (why === 'total') this.counters.oomKills += 1;
-              this.counters.refuse(why === 'total' ? 'oom' : 'flow_control');
-              this.destroyCircuit(circ, DestroyReason.RESOURCE_LIMIT, null);
-            },
-            onCongested: () => this.checkMemory(),
-          })
-        : null;
+    this.scheduler = relayCellScheduler(this);
   }
 
   get url(): string {

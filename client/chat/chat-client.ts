@@ -297,7 +297,8 @@ export class ChatClient implements ChatApi {
     if (c.record.state !== 'accepted' && c.record.state !== 'added') return;
     c.retrier.run(async () => {
       if (this.closed || (c.session?.open ?? false)) return;
-      await this.connector.connect(c.identity, (circuit, keys) => this.adopt(c, circuit, keys, 'sender', this.address, true));
+      const { timing } = await this.connector.connect(c.identity, (circuit, keys) => this.adopt(c, circuit, keys, 'sender', this.address, true));
+      this.log('debug', 'connected to a contact', { descriptorMs: round1(timing.descriptorMs), introduceMs: round1(timing.introduceMs), rendezvousMs: round1(timing.rendezvousMs), totalMs: round1(timing.totalMs) });
     });
   }
 
@@ -567,6 +568,10 @@ export class ChatClient implements ChatApi {
 
 function hopsOf(circuit: ClientCircuit): Pick<CircuitView, 'hops' | 'buildMs'> {
   return { hops: circuit.hops.map((h, i) => ({ nickname: h.nickname ?? `hop${i + 1}`, ms: circuit.hopTimesMs[i] ?? 0 })), buildMs: circuit.buildMs };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 function codeOf(e: unknown): string {

@@ -1,9 +1,12 @@
 /**
- * Key certificates: a relay's Ed25519 identity vouching for one of its X25519 keys.
+ * Key certificates: a relay's Ed25519 identity vouching for one of its keys.
  *
- * A cert is an Ed25519 signature by the identity key over
+ * A cert is an Ed25519 signature by the signer over
  *     utf8(SIG_DOMAIN_CERT) ‖ 0x00 ‖ certType u8 ‖ certified key (32) ‖ expires u64 (ms)
- * and travels in a descriptor as (expires, signature) next to the key it certifies.
+ * and travels in a descriptor as (expires, signature) next to the key it certifies. The
+ * signer is the identity key, except in a format-2 descriptor (identity kept offline): there
+ * the identity certifies a medium-term Ed25519 signing key (CertType.SIGNING_KEY) and the
+ * signing key certifies the onion and link keys.
  * The cert binds the key to the identity; it does not prove that the relay holds the
  * private key (ntor AUTH proves the onion key on every CREATE2, the authority's Noise NK
  * reachability test proves the link key).
@@ -30,14 +33,31 @@ export function certBody(certType: CertTypeCode, key: Uint8Array, expires: numbe
   return new ByteWriter(1 + X25519_KEY_LEN + 8, 41, 'key cert').u8(certType).bytes(key).u64(expires).finish();
 }
 
+/** A cert of `key` by the signer whose Ed25519 seed is `signerSeed` (the identity, or a signing key). */
 export function signKeyCert(
-  provider: CryptoProvider, identitySeed: Uint8Array, certType: CertTypeCode, key: Uint8Array, expires: number,
+  provider: CryptoProvider, signerSeed: Uint8Array, certType: CertTypeCode, key: Uint8Array, expires: number,
 ): KeyCert {
-  return { expires, signature: signWithDomain(provider, identitySeed, SIG_DOMAIN_CERT, certBody(certType, key, expires)) };
+  return { expires, signature: signWithDomain(provider, signerSeed, SIG_DOMAIN_CERT, certBody(certType, key, expires)) };
 }
 
 export function verifyKeyCert(
-  provider: CryptoProvider, identity: Uint8Array, certType: CertTypeCode, key: Uint8Array, cert: KeyCert,
+  provider: CryptoProvider, signer: Uint8Array, certType: CertTypeCode, key: Uint8Array, cert: KeyCert,
 ): boolean {
-  return verifyWithDomain(provider, identity, SIG_DOMAIN_CERT, certBody(certType, key, cert.expires), cert.signature);
+  return verifyWithDomain(provider, signer, SIG_DOMAIN_CERT, certBody(certType, key, cert.expires), cert.signature);
+}
+
+/** A medium-term Ed25519 signing key and the identity's cert of it (CertType.SIGNING_KEY). */
+export interface SigningKeyCert extends KeyCert {
+  /** The signing key's Ed25519 public key. */
+  readonly key: Uint8Array;
+}
+
+/** The identity (seed `identitySeed`) certifies `signingKey` until `expires` (ms). */
+export function signSigningKeyCert(provider: CryptoProvider, identitySeed: Uint8Array, signingKey: Uint8Array, expires: number): SigningKeyCert {
+  return { key: signingKey, ...signKeyCert(provider, identitySeed, CertType.SIGNING_KEY, signingKey, expires) };
+}
+
+/** True only when `cert` is `identity`'s cert of its signing key (expiry not checked). */
+export function verifySigningKeyCert(provider: CryptoProvider, identity: Uint8Array, cert: SigningKeyCert): boolean {
+  return verifyKeyCert(provider, identity, CertType.SIGNING_KEY, cert.key, cert);
 }

@@ -1,9 +1,11 @@
 /**
  * Checking a relay descriptor: the only way to get a `CheckedDescriptor`.
  *
- * `checkDescriptor` verifies, in this order: every field rule; the identity's signature
- * over the body (BAD_SIGNATURE); both key certs (BAD_CERT: missing or wrong
- * cross-certification); that neither cert has expired at `now` (CERT_EXPIRED); and that
+ * `checkDescriptor` verifies, in this order: every field rule; in format 2, the identity's
+ * cert of the signing key (BAD_CERT); the signer's signature over the body (BAD_SIGNATURE;
+ * the signer is the identity, or the signing key in format 2); both key certs by the signer
+ * (BAD_CERT: missing or wrong cross-certification); that no cert has expired at `now`
+ * (CERT_EXPIRED); and that
  * `published` is neither older than `maxAgeMs` (DESCRIPTOR_STALE) nor further ahead than
  * `maxFutureMs` (DESCRIPTOR_FROM_FUTURE). Defaults: DESCRIPTOR_MAX_AGE_MS (24 h),
  * DESCRIPTOR_MAX_FUTURE_MS (5 min).
@@ -15,7 +17,7 @@
 import { ChiveError } from '../errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { CertType, DESCRIPTOR_MAX_AGE_MS, DESCRIPTOR_MAX_FUTURE_MS, SIG_DOMAIN_DESCRIPTOR } from '../wire/constants.js';
-import { verifyKeyCert } from './cert.js';
+import { verifyKeyCert, verifySigningKeyCert } from './cert.js';
 import { type RelayDescriptor, checkDescriptorFields, encodeDescriptor, encodeDescriptorBody } from './descriptor.js';
 import { failPeer, isoTime as iso, shortKey } from './fields.js';
 import { verifyWithDomain } from './signing.js';
@@ -46,7 +48,9 @@ export function descriptorDigest(provider: CryptoProvider, descriptor: RelayDesc
 /** The time rules alone (cert expiry, published window), for a descriptor whose crypto is already checked. */
 export function checkDescriptorTimes(descriptor: RelayDescriptor, now: number, options: DescriptorTimeOptions = {}): void {
   const who = `descriptor of ${descriptor.nickname} (${shortKey(descriptor.identity)})`;
-  for (const [name, cert] of [['onion key', descriptor.onionKeyCert], ['link key', descriptor.linkKeyCert]] as const) {
+  const certs = [['onion key', descriptor.onionKeyCert], ['link key', descriptor.linkKeyCert]] as const;
+  const withSigning = descriptor.signingKey ? [['signing key', descriptor.signingKey] as const, ...certs] : certs;
+  for (const [name, cert] of withSigning) {
     if (cert.expires <= now) {
       throw new ChiveError('CERT_EXPIRED', `${who}: ${name} cert expired at ${iso(cert.expires)} (now ${iso(now)})`);
     }
@@ -68,14 +72,19 @@ export function checkDescriptor(
   checkDescriptorFields(descriptor, failPeer('descriptor'));
   const who = `descriptor of ${descriptor.nickname} (${shortKey(descriptor.identity)})`;
   const body = encodeDescriptorBody(descriptor);
-  if (!verifyWithDomain(provider, descriptor.identity, SIG_DOMAIN_DESCRIPTOR, body, descriptor.signature)) {
-    throw new ChiveError('BAD_SIGNATURE', `${who}: the signature does not verify under the identity key`);
+  if (descriptor.signingKey && !verifySigningKeyCert(provider, descriptor.identity, descriptor.signingKey)) {
+    throw new ChiveError('BAD_CERT', `${who}: the signing key is not certified by the identity key (missing or wrong cert)`);
   }
-  if (!verifyKeyCert(provider, descriptor.identity, CertType.ONION_KEY, descriptor.onionKey, descriptor.onionKeyCert)) {
-    throw new ChiveError('BAD_CERT', `${who}: the onion key is not certified by the identity key (missing or wrong cert)`);
+  const signer = descriptor.signingKey?.key ?? descriptor.identity;
+  const signerName = descriptor.signingKey ? 'signing key' : 'identity key';
+  if (!verifyWithDomain(provider, signer, SIG_DOMAIN_DESCRIPTOR, body, descriptor.signature)) {
+    throw new ChiveError('BAD_SIGNATURE', `${who}: the signature does not verify under the ${signerName}`);
   }
-  if (!verifyKeyCert(provider, descriptor.identity, CertType.LINK_KEY, descriptor.linkKey, descriptor.linkKeyCert)) {
-    throw new ChiveError('BAD_CERT', `${who}: the link key is not certified by the identity key (missing or wrong cert)`);
+  if (!verifyKeyCert(provider, signer, CertType.ONION_KEY, descriptor.onionKey, descriptor.onionKeyCert)) {
+    throw new ChiveError('BAD_CERT', `${who}: the onion key is not certified by the ${signerName} (missing or wrong cert)`);
+  }
+  if (!verifyKeyCert(provider, signer, CertType.LINK_KEY, descriptor.linkKey, descriptor.linkKeyCert)) {
+    throw new ChiveError('BAD_CERT', `${who}: the link key is not certified by the ${signerName} (missing or wrong cert)`);
   }
   checkDescriptorTimes(descriptor, now, options);
   return brand(provider, descriptor);

@@ -1,14 +1,19 @@
 /**
- * Relay descriptors: what a relay publishes about itself, signed by its identity key.
+ * Relay descriptors: what a relay publishes about itself, signed by its identity key, or
+ * by a medium-term signing key that the identity certified (the identity kept offline).
  *
  * Layout (docs/PROTOCOL.md §6.2), big-endian, one canonical encoding per descriptor:
- *   version u8 ‖ identity 32 ‖ published u64 ‖
+ *   version u8 ‖ identity 32 ‖ [signingKey 32 ‖ signingKeyExpires u64 ‖ signingKeyCert 64] ‖
+ *   published u64 ‖
  *   onionKey 32 ‖ onionKeyExpires u64 ‖ onionKeyCert 64 ‖
  *   linkKey 32 ‖ linkKeyExpires u64 ‖ linkKeyCert 64 ‖
  *   nickname u8-len ‖ address u8-len ‖ bandwidth u32 ‖ exit policy ‖ family ‖
  *   contact u16-len ‖ softwareVersion u8-len ‖ signature 64
- * The signature covers everything before it, in domain SIG_DOMAIN_DESCRIPTOR. The
- * descriptor digest is SHA-256 of the whole encoding, signature included.
+ * The bracketed signing-key part is present exactly when version is
+ * DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY (2); with DESCRIPTOR_FORMAT_VERSION (1) the
+ * identity signs everything itself. The signature covers everything before it, in domain
+ * SIG_DOMAIN_DESCRIPTOR. The descriptor digest is SHA-256 of the whole encoding,
+ * signature included.
  *
  * This module encodes, decodes and signs. A decoded `RelayDescriptor` is unverified:
  * nothing here checks a signature or a time; `checkDescriptor` (descriptor-check.ts) does.
@@ -16,20 +21,26 @@
 import { ByteReader, ByteWriter } from '../bytes.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import {
-  CertType, DESCRIPTOR_FORMAT_VERSION, ED25519_KEY_LEN, ED25519_SIG_LEN, MAX_CONTACT_LEN, MAX_DESCRIPTOR_LEN,
+  CertType, DESCRIPTOR_FORMAT_VERSION, DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY, ED25519_KEY_LEN, ED25519_SIG_LEN, MAX_CONTACT_LEN, MAX_DESCRIPTOR_LEN,
   MAX_FAMILY_SIZE, MAX_NICKNAME_LEN, MAX_RELAY_ADDRESS_LEN, MAX_SOFTWARE_VERSION_LEN, SIG_DOMAIN_DESCRIPTOR, X25519_KEY_LEN,
 } from '../wire/constants.js';
-import { type KeyCert, signKeyCert } from './cert.js';
+import { ChiveError } from '../errors.js';
+import { type KeyCert, type SigningKeyCert, signKeyCert, verifySigningKeyCert } from './cert.js';
 import { type ExitPolicy, checkExitPolicy, readExitPolicy, writeExitPolicy } from './exit-policy.js';
 import {
   type Fail, checkIdentityList, checkKey, checkNickname, checkRelayAddress, checkText, checkUint, compareBytes,
-  failLocal, failPeer, readFormatVersion, readIdentityList, readText16, readText8, writeIdentityList,
+  failLocal, failPeer, readIdentityList, readText16, readText8, writeIdentityList,
 } from './fields.js';
 import { signWithDomain, withSignature } from './signing.js';
 
 export interface RelayDescriptor {
   /** Ed25519 identity public key: the relay's name in the network. */
   readonly identity: Uint8Array;
+  /**
+   * Format 2 only: the medium-term Ed25519 signing key the identity certified; it makes the
+   * onion- and link-key certs and the signature. Absent in format 1 (the identity signs).
+   */
+  readonly signingKey?: SigningKeyCert;
   /** When the relay made this descriptor, ms since the Unix epoch. */
   readonly published: number;
   /** X25519 onion key (ntor) and its cert by the identity. */
@@ -51,7 +62,7 @@ export interface RelayDescriptor {
   readonly contact: string;
   /** Software name and version, ≤ 64 bytes of UTF-8, no control characters. */
   readonly softwareVersion: string;
-  /** Ed25519 signature by `identity` over the body (SIG_DOMAIN_DESCRIPTOR). */
+  /** Ed25519 signature by `identity` (or by `signingKey` in format 2) over the body (SIG_DOMAIN_DESCRIPTOR). */
   readonly signature: Uint8Array;
 }
 
@@ -75,6 +86,11 @@ export interface DescriptorFields {
 /** Every field rule of a descriptor, except signatures and times (checkDescriptor's job). */
 export function checkDescriptorFields(d: Omit<RelayDescriptor, 'signature'>, fail: Fail): void {
   checkKey(d.identity, ED25519_KEY_LEN, 'identity', fail);
+  if (d.signingKey !== undefined) {
+    checkKey(d.signingKey.key, ED25519_KEY_LEN, 'signing key', fail);
+    checkUint(d.signingKey.expires, Number.MAX_SAFE_INTEGER, 'signing key cert expiry', fail);
+    checkKey(d.signingKey.signature, ED25519_SIG_LEN, 'signing key cert', fail);
+  }
   checkUint(d.published, Number.MAX_SAFE_INTEGER, 'published', fail);
   checkKey(d.onionKey, X25519_KEY_LEN, 'onion key', fail);
   checkUint(d.onionKeyCert.expires, Number.MAX_SAFE_INTEGER, 'onion key cert expiry', fail);
@@ -96,7 +112,10 @@ export function checkDescriptorFields(d: Omit<RelayDescriptor, 'signature'>, fai
 export function encodeDescriptorBody(d: Omit<RelayDescriptor, 'signature'>): Uint8Array {
   checkDescriptorFields(d, failLocal('descriptor'));
   const w = new ByteWriter(MAX_DESCRIPTOR_LEN - ED25519_SIG_LEN, 512, 'descriptor');
-  w.u8(DESCRIPTOR_FORMAT_VERSION).bytes(d.identity).u64(d.published);
+  const sk = d.signingKey;
+  w.u8(sk ? DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY : DESCRIPTOR_FORMAT_VERSION).bytes(d.identity);
+  if (sk) w.bytes(sk.key).u64(sk.expires).bytes(sk.signature);
+  w.u64(d.published);
   w.bytes(d.onionKey).u64(d.onionKeyCert.expires).bytes(d.onionKeyCert.signature);
   w.bytes(d.linkKey).u64(d.linkKeyCert.expires).bytes(d.linkKeyCert.signature);
   w.string8(d.nickname).string8(d.address).u32(d.bandwidth);
@@ -122,8 +141,18 @@ export function decodeDescriptor(bytes: Uint8Array): RelayDescriptor {
 export function decodeDescriptorWithBody(bytes: Uint8Array): { descriptor: RelayDescriptor; body: Uint8Array } {
   const fail = failPeer('descriptor');
   const r = ByteReader.of(bytes, MAX_DESCRIPTOR_LEN, 'descriptor');
-  readFormatVersion(r, DESCRIPTOR_FORMAT_VERSION, 'descriptor');
+  const version = r.u8('format version');
+  if (version !== DESCRIPTOR_FORMAT_VERSION && version !== DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY) {
+    throw new ChiveError(
+      'DOCUMENT_UNSUPPORTED_VERSION',
+      `descriptor: format version ${version} is not supported (expected ${DESCRIPTOR_FORMAT_VERSION} or ${DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY})`,
+    );
+  }
   const identity = r.bytes(ED25519_KEY_LEN, 'identity', true);
+  const signingKey: SigningKeyCert | undefined =
+    version === DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY
+      ? { key: r.bytes(ED25519_KEY_LEN, 'signing key', true), expires: r.u64('signing key cert expiry'), signature: r.bytes(ED25519_SIG_LEN, 'signing key cert', true) }
+      : undefined;
   const published = r.u64('published');
   const onionKey = r.bytes(X25519_KEY_LEN, 'onion key', true);
   const onionKeyCert = { expires: r.u64('onion key cert expiry'), signature: r.bytes(ED25519_SIG_LEN, 'onion key cert', true) };
@@ -140,8 +169,8 @@ export function decodeDescriptorWithBody(bytes: Uint8Array): { descriptor: Relay
   const signature = r.bytes(ED25519_SIG_LEN, 'signature', true);
   r.end();
   const descriptor: RelayDescriptor = {
-    identity, published, onionKey, onionKeyCert, linkKey, linkKeyCert, nickname, address, bandwidth,
-    exitPolicy, family, contact, softwareVersion, signature,
+    identity, ...(signingKey ? { signingKey } : {}), published, onionKey, onionKeyCert, linkKey, linkKeyCert, nickname, address,
+    bandwidth, exitPolicy, family, contact, softwareVersion, signature,
   };
   checkDescriptorFields(descriptor, fail);
   return { descriptor, body: bytes.subarray(0, bodyLength) };
@@ -154,15 +183,44 @@ export function decodeDescriptorWithBody(bytes: Uint8Array): { descriptor: Relay
  */
 export function signDescriptor(provider: CryptoProvider, identitySeed: Uint8Array, fields: DescriptorFields): RelayDescriptor {
   checkKey(identitySeed, ED25519_KEY_LEN, 'identity seed', failLocal('signDescriptor'));
-  const identity = provider.ed25519PublicKey(identitySeed);
+  return buildAndSign(provider, provider.ed25519PublicKey(identitySeed), identitySeed, undefined, fields);
+}
+
+/** A relay whose identity key is offline: its identity, its signing key's seed, and the identity's cert of that key. */
+export interface DescriptorSigningKey {
+  readonly identity: Uint8Array;
+  readonly signingSeed: Uint8Array;
+  readonly cert: SigningKeyCert;
+}
+
+/**
+ * Builds a format-2 descriptor (DESCRIPTOR_FORMAT_VERSION_SIGNING_KEY): the signing key
+ * certifies the onion and link keys and signs; the descriptor carries the identity's cert
+ * of the signing key. Refuses (INVALID_ARGUMENT) a seed that is not the cert's key or a
+ * cert the identity did not make; expiry is the caller's to watch (checkDescriptor refuses
+ * an expired one).
+ */
+export function signDescriptorWithSigningKey(provider: CryptoProvider, signer: DescriptorSigningKey, fields: DescriptorFields): RelayDescriptor {
+  const fail = failLocal('signDescriptorWithSigningKey');
+  checkKey(signer.signingSeed, ED25519_KEY_LEN, 'signing key seed', fail);
+  checkKey(signer.identity, ED25519_KEY_LEN, 'identity', fail);
+  if (!provider.equal(provider.ed25519PublicKey(signer.signingSeed), signer.cert.key)) fail('field', 'the signing key seed does not match the cert');
+  if (!verifySigningKeyCert(provider, signer.identity, signer.cert)) fail('field', 'the signing key cert is not by this identity');
+  return buildAndSign(provider, signer.identity, signer.signingSeed, signer.cert, fields);
+}
+
+function buildAndSign(
+  provider: CryptoProvider, identity: Uint8Array, signerSeed: Uint8Array, signingKey: SigningKeyCert | undefined, fields: DescriptorFields,
+): RelayDescriptor {
   const family = normaliseFamily(fields.family ?? [], identity);
   const unsigned: Omit<RelayDescriptor, 'signature'> = {
     identity,
+    ...(signingKey ? { signingKey } : {}),
     published: fields.published,
     onionKey: fields.onionKey,
-    onionKeyCert: signKeyCert(provider, identitySeed, CertType.ONION_KEY, fields.onionKey, fields.onionKeyExpires),
+    onionKeyCert: signKeyCert(provider, signerSeed, CertType.ONION_KEY, fields.onionKey, fields.onionKeyExpires),
     linkKey: fields.linkKey,
-    linkKeyCert: signKeyCert(provider, identitySeed, CertType.LINK_KEY, fields.linkKey, fields.linkKeyExpires),
+    linkKeyCert: signKeyCert(provider, signerSeed, CertType.LINK_KEY, fields.linkKey, fields.linkKeyExpires),
     nickname: fields.nickname,
     address: fields.address,
     bandwidth: fields.bandwidth,
@@ -171,7 +229,7 @@ export function signDescriptor(provider: CryptoProvider, identitySeed: Uint8Arra
     contact: fields.contact ?? '',
     softwareVersion: fields.softwareVersion,
   };
-  const signature = signWithDomain(provider, identitySeed, SIG_DOMAIN_DESCRIPTOR, encodeDescriptorBody(unsigned));
+  const signature = signWithDomain(provider, signerSeed, SIG_DOMAIN_DESCRIPTOR, encodeDescriptorBody(unsigned));
   return { ...unsigned, signature };
 }
 

@@ -13,9 +13,10 @@
  * Not the authority server, HTTP, persistence, or the client's cache (they live in
  * directory/, src/io/ and client/).
  */
-export type { KeyCert } from './cert.js';
+export { type KeyCert, type SigningKeyCert, signSigningKeyCert, verifySigningKeyCert } from './cert.js';
 export {
-  type RelayDescriptor, type DescriptorFields, encodeDescriptor, decodeDescriptor, signDescriptor,
+  type RelayDescriptor, type DescriptorFields, type DescriptorSigningKey, encodeDescriptor, decodeDescriptor, signDescriptor,
+  signDescriptorWithSigningKey,
 } from './descriptor.js';
 export {
   type CheckedDescriptor, type DescriptorTimeOptions, checkDescriptor, checkDescriptorTimes, descriptorDigest,

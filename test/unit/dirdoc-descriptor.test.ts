@@ -152,9 +152,15 @@ describe('descriptor encoding refusals', () => {
   });
 
   it('refuses another format version (DOCUMENT_UNSUPPORTED_VERSION)', () => {
-    const v2 = good.slice();
-    v2[0] = 2;
-    expect(codeOf(() => decodeDescriptor(v2))).toBe('DOCUMENT_UNSUPPORTED_VERSION');
+    for (const version of [0, 3, 255]) {
+      const other = good.slice();
+      other[0] = version;
+      expect(codeOf(() => decodeDescriptor(other))).toBe('DOCUMENT_UNSUPPORTED_VERSION');
+    }
+    // A format-1 body labelled format 2 (signing key expected after the identity) does not decode.
+    const relabelled = good.slice();
+    relabelled[0] = 2;
+    expect(() => decodeDescriptor(relabelled)).toThrow();
   });
 
   it('refuses an unsorted family (DOCUMENT_NOT_CANONICAL)', () => {
