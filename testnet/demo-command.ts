@@ -39,7 +39,8 @@ export async function runDemoCommand(argv: readonly string[], io: { stdout?: (l:
       log: jsonLineLogger('info', (line) => appendFileSync(logFile, line + '\n', { mode: 0o600 })),
     });
     const networkFile = relative(process.cwd(), demo.networkFile) || demo.networkFile;
-    const hint = `Say hi to echo-bot. Chat with yourself from a 2nd terminal: npx chive chat --profile bob --network ${networkFile}`;
+    // Fits an 80-column notice line with the default directory, so the command can be copied.
+    const hint = `2nd terminal: npx chive chat --profile bob --network ${networkFile}`;
     out(`chive demo: network ready in ${Math.round(performance.now() - t0)} ms; network file ${networkFile}`);
     const { runChatUi } = await import('../client/ui/run-chat-ui.js');
     await runChatUi(demo.you, { welcome: hint });
