@@ -102,6 +102,8 @@ export async function openBenchNetwork(options: BenchNetworkOptions): Promise<Be
         dir, authorities: options.authorities, relays: options.relays, exits: options.exits,
         votingIntervalMs: options.votingIntervalMs, onProgress: options.progress,
         onNodeExit: (name) => dead.push(name), signal: options.signal,
+        // One process per relay: the per-process CPU meter charges each relay with its own process's CPU.
+        relaysPerProcess: 1,
       });
       closers.push(() => testnet.stop());
       deadNodes = () => dead;

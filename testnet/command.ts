@@ -1,9 +1,12 @@
 /**
- * `chive testnet`: a local chive network on 127.0.0.1 with one command, one OS process per
- * node, in the foreground until Ctrl-C / SIGTERM.
+ * `chive testnet`: a local chive network on 127.0.0.1 (or in network namespaces) with one
+ * command, one OS process per node or per group of relays, in the foreground until Ctrl-C /
+ * SIGTERM.
  *
  *   chive testnet --dir /tmp/x [--authorities 3] [--relays 6] [--exits 2]
+ *                 [--relays-per-process N] [--netns [--link-delay 50ms] [--relays-per-16 1]]
  *                 [--voting-interval 10s] [--base-port 0] [--ready-timeout 60s] [--json]
+ *   chive testnet run-relays '<JSON>'   (internal: a relay group process, relay-group.ts)
  *
  * Progress goes to stderr ("starting relays… 3/6"); once a consensus lists every relay the
  * summary goes to stdout (text, or one JSON object with --json): the network file, each
@@ -19,13 +22,19 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isChiveError } from '../src/errors.js';
 import { MAX_VOTING_INTERVAL_MS, MIN_VOTING_INTERVAL_MS, TESTNET_TIMING } from '../src/io/network-file.js';
 import { DEFAULT_STOP_GRACE_MS } from './node-process.js';
-import { DEFAULT_AUTHORITIES, DEFAULT_EXITS, DEFAULT_RELAYS, TESTNET_EXIT_POLICY, type Testnet, launchTestnet } from './launcher.js';
+import { AUTO_MAX_RELAY_PROCESSES, DEFAULT_AUTHORITIES, DEFAULT_EXITS, DEFAULT_RELAYS, MAX_TESTNET_RELAYS, NETNS_EXIT_POLICY, TESTNET_EXIT_POLICY, type Testnet, launchTestnet } from './launcher.js';
+import { MAX_RELAYS_PER_PROCESS, RUN_RELAYS_SUBCOMMAND, runRelayGroupCommand } from './relay-group.js';
 
 interface Flags {
   dir: string;
   authorities: number;
   relays: number;
   exits?: number;
+  relaysPerProcess: number | 'auto';
+  netns?: boolean;
+  linkDelay?: number;
+  linkDelayMethod: 'auto' | 'netem' | 'nfqueue';
+  relaysPer16: number;
   votingInterval: number;
   basePort: number;
   readyTimeout?: number;
@@ -67,11 +76,19 @@ export function formatSummary(net: Testnet): string {
   const flagsOf = (flags: readonly string[]): string => flags.map((f) => FLAG_WORDS[f] ?? f).join(' ') || '(not listed)';
   const flagW = Math.max(...net.relays.map((r) => flagsOf(r.flags).length));
   const exitRelay = net.relays.find((r) => r.exit);
+  const relayProcesses = net.processes.filter((p) => p.role === 'relay').length;
+  const plan = net.netns;
   const lines = [
-    `chive testnet ready in ${(net.readyMs / 1000).toFixed(1)} s: ${net.authorities.length} authorities, ${net.relays.length} relays (${net.relays.filter((r) => r.exit).length} exits)`,
+    `chive testnet ready in ${(net.readyMs / 1000).toFixed(1)} s: ${net.authorities.length} authorities, ${net.relays.length} relays (${net.relays.filter((r) => r.exit).length} exits)`
+      + (net.relaysPerProcess > 1 ? ` in ${relayProcesses} processes of up to ${net.relaysPerProcess}` : ''),
     '',
     `network file  ${net.networkFile}`,
     `voting        every ${net.network.timing.votingIntervalMs / 1000} s (consensus fresh ${net.network.timing.freshIntervals}, valid ${net.network.timing.validIntervals} periods)`,
+    ...(plan ? [
+      `namespaces    ${plan.namespaces.length} on bridge ${plan.bridge} (host ${plan.hostAddress}), link delay ${plan.linkDelayMs} ms one way`
+        + `${plan.linkDelayMs > 0 ? ` (${plan.linkDelayMethod})` : ''}; `
+        + `clients: ip netns exec ${plan.clientNamespaces[0] ?? '<namespace>'} …`,
+    ] : []),
     '',
     'authorities',
     ...net.authorities.map((a) => `  ${pad(a.name, nickW)}  ${pad(a.url, authW)}  ${short(a.identity)}  pid ${a.pid}`),
@@ -83,10 +100,16 @@ export function formatSummary(net: Testnet): string {
     `logs: <folder>/log of each node, e.g. ${net.relays[0]?.logFile ?? net.authorities[0]!.logFile}`,
     '',
     'try next, in another terminal:',
-    `  chive socks --network ${net.networkFile} --port 9050`,
-    '  python3 -m http.server 8000 --bind 127.0.0.1      # any server on 127.0.0.1',
-    '  curl --socks5-hostname 127.0.0.1:9050 http://127.0.0.1:8000/',
-    exitRelay ? `(exits allow ${TESTNET_EXIT_POLICY}: targets on this machine only)` : '(no exit relay: streams cannot leave the network; use --exits 1 or more)',
+    ...(plan ? [
+      `  chive bench --serve ${plan.hostAddress}:9999 &                 # a target on the host`,
+      `  ip netns exec ${plan.clientNamespaces[0] ?? '<namespace>'} chive bench --network ${net.networkFile} --target ${plan.hostAddress}:9999`,
+      exitRelay ? `(exits allow ${TESTNET_EXIT_POLICY} and ${NETNS_EXIT_POLICY}: the host and the clients' namespaces)` : '(no exit relay: streams cannot leave the network)',
+    ] : [
+      `  chive socks --network ${net.networkFile} --port 9050`,
+      '  python3 -m http.server 8000 --bind 127.0.0.1      # any server on 127.0.0.1',
+      '  curl --socks5-hostname 127.0.0.1:9050 http://127.0.0.1:8000/',
+      exitRelay ? `(exits allow ${TESTNET_EXIT_POLICY}: targets on this machine only)` : '(no exit relay: streams cannot leave the network; use --exits 1 or more)',
+    ]),
     '',
     'Ctrl-C stops every node.',
   ];
@@ -101,10 +124,17 @@ export function summaryJson(net: Testnet): Record<string, unknown> {
     readyMs: net.readyMs,
     timing: net.network.timing,
     authorities: net.authorities.map((a) => ({ name: a.name, url: a.url, identity: a.identity, pid: a.pid, dataDir: a.dataDir, logFile: a.logFile })),
+    relaysPerProcess: net.relaysPerProcess,
     relays: net.relays.map((r) => ({
       nickname: r.nickname, url: r.url, identity: r.identity, exit: r.exit, flags: r.flags, metricsUrl: r.metricsUrl,
-      pid: r.pid, dataDir: r.dataDir, logFile: r.logFile,
+      pid: r.pid, process: r.process, dataDir: r.dataDir, logFile: r.logFile,
     })),
+    processes: net.processes,
+    netns: net.netns && {
+      bridge: net.netns.bridge, hostAddress: net.netns.hostAddress, linkDelayMs: net.netns.linkDelayMs, linkDelayMethod: net.netns.linkDelayMethod,
+      clientNamespaces: net.netns.clientNamespaces, clientAddresses: net.netns.clientAddresses,
+      namespaces: net.netns.namespaces.map((ns) => ({ name: ns.name, role: ns.role, addresses: ns.addresses })),
+    },
   };
 }
 
@@ -114,16 +144,27 @@ function errorText(e: unknown): string {
 
 /** Runs `chive testnet` with `argv` (the arguments after `testnet`); resolves with the exit code. */
 export async function runTestnetCommand(argv: readonly string[]): Promise<number> {
+  if (argv[0] === RUN_RELAYS_SUBCOMMAND) return runRelayGroupCommand(argv.slice(1));
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
   const program = new Command('chive testnet')
-    .description('Start a local chive network on 127.0.0.1: directory authorities and relays, one OS process each, '
-      + 'each with its own folder <dir>/<name>/ and log <dir>/<name>/log. Writes <dir>/network.json, waits until '
+    .description('Start a local chive network on 127.0.0.1 (or, with --netns, in network namespaces): directory authorities '
+      + 'and relays, one OS process each or several relays per process, each node with its own keys, ports, folder '
+      + '<dir>/<name>/ and log <dir>/<name>/log. Writes <dir>/network.json, waits until '
       + 'a consensus lists every relay, prints a summary, and runs until Ctrl-C / SIGTERM (a second one kills the nodes at once).')
     .requiredOption('--dir <path>', 'folder for network.json and the nodes\' folders (created if missing; an earlier run\'s keys are reused)')
     .option('--authorities <n>', 'number of directory authorities', wholeNumber(1, 32), DEFAULT_AUTHORITIES)
-    .option('--relays <n>', 'number of relays', wholeNumber(1, 200), DEFAULT_RELAYS)
-    .option('--exits <n>', `how many relays are exits, with ExitPolicy "${TESTNET_EXIT_POLICY}" (default: ${DEFAULT_EXITS}, at most --relays)`, wholeNumber(0, 200))
+    .option('--relays <n>', 'number of relays', wholeNumber(1, MAX_TESTNET_RELAYS), DEFAULT_RELAYS)
+    .option('--exits <n>', `how many relays are exits, with ExitPolicy "${TESTNET_EXIT_POLICY}" (default: ${DEFAULT_EXITS}, at most --relays)`, wholeNumber(0, MAX_TESTNET_RELAYS))
+    .option('--relays-per-process <n|auto>', 'relays sharing one OS process (each keeps its own keys, ports, folder and log); '
+      + `auto: one each up to ${AUTO_MAX_RELAY_PROCESSES} relays (and with --netns), else at most ${AUTO_MAX_RELAY_PROCESSES} relay processes`,
+    (text) => (text === 'auto' ? 'auto' as const : wholeNumber(1, MAX_RELAYS_PER_PROCESS)(text)), 'auto')
+    .option('--netns', 'Linux, as root: every process in a network namespace of its own, on a bridge, with its own '
+      + 'address (host 10.0.0.1, authorities 10.0.1.x, relays a /16 each: 10.K.0.1); see docs/DEPLOY.md')
+    .option('--link-delay <duration>', 'with --netns: one-way delay added to every packet a node sends, e.g. 50ms', parseDurationMs)
+    .addOption(new Option('--link-delay-method <method>', 'with --link-delay: netem (kernel qdisc), nfqueue (user space: iptables + python3, '
+      + 'for kernels without netem), or auto (netem when the kernel has it)').choices(['auto', 'netem', 'nfqueue']).default('auto'))
+    .option('--relays-per-16 <n>', 'with --netns: relays sharing one /16 network (1: each relay its own)', wholeNumber(1, MAX_TESTNET_RELAYS), 1)
     .addOption(new Option('--voting-interval <duration>', 'length of a consensus period (e.g. 10s, 2s, 1min)')
       .argParser(votingInterval).default(TESTNET_TIMING.votingIntervalMs, `${TESTNET_TIMING.votingIntervalMs / 1000}s`))
     .option('--base-port <port>', 'first port: authorities at base.., then relay ORPorts, then relay metrics ports; 0 = free ports', wholeNumber(0, 65535), 0)
@@ -145,6 +186,10 @@ export async function runTestnetCommand(argv: readonly string[]): Promise<number
   }
   if (flags.exits !== undefined && flags.exits > flags.relays) {
     err(`chive testnet: --exits ${flags.exits} is more than --relays ${flags.relays}\n`);
+    return 2;
+  }
+  if (!flags.netns && (flags.linkDelay !== undefined || flags.relaysPer16 !== 1 || flags.linkDelayMethod !== 'auto')) {
+    err('chive testnet: --link-delay, --link-delay-method and --relays-per-16 need --netns\n');
     return 2;
   }
 
@@ -175,6 +220,8 @@ export async function runTestnetCommand(argv: readonly string[]): Promise<number
         exits: flags.exits ?? Math.min(DEFAULT_EXITS, flags.relays),
         votingIntervalMs: flags.votingInterval,
         basePort: flags.basePort,
+        relaysPerProcess: flags.relaysPerProcess,
+        ...(flags.netns ? { netns: { linkDelayMs: flags.linkDelay ?? 0, linkDelayMethod: flags.linkDelayMethod, relaysPerSlash16: flags.relaysPer16 } } : {}),
         stopGraceMs: flags.stopGrace,
         signal: abort.signal,
         onProgress: (line) => err(`${line}\n`),

@@ -5,6 +5,11 @@
  * the node's log file, so that whatever a node says before its own logging starts (a bad
  * flag, a port in use) ends up in the same place as its logs.
  *
+ * A process may host several relays (`chive testnet run-relays`, relay-group.ts): it is
+ * then created with their nicknames as `members`, and each member's listening line carries
+ * `"nickname"`. A process may also be started through a wrapper command (`ip netns exec NS`
+ * for the network-namespace mode), which execs into node, so `pid` is still node's.
+ *
  * Children run in their own process group (detached), so a Ctrl-C in the terminal reaches
  * only the launcher, which stops them in order: SIGTERM, then SIGKILL after a grace
  * period. If the launcher exits without stopping them (an uncaught error), an `exit` hook
@@ -27,6 +32,8 @@ export const DEFAULT_STOP_GRACE_MS = 5_000;
 
 /** What a node prints on stdout once it serves. */
 export interface ListeningEvent {
+  /** Set by a relay group (one line per member relay). */
+  readonly nickname?: string;
   readonly url: string;
   readonly identity: string;
   readonly metricsUrl?: string | null;
@@ -64,26 +71,44 @@ function installExitHook(): void {
   });
 }
 
+export interface NodeProcessOptions {
+  /** Names of the relays a group process hosts (default: the process is the one node `name`). */
+  readonly members?: readonly string[];
+  /** A command that execs its arguments in another context, e.g. ['ip', 'netns', 'exec', 'chive-r0']. */
+  readonly wrapper?: readonly string[];
+}
+
+/** The command line that starts `chive <args…>`, through `wrapper` if given. */
+export function chiveCommandLine(args: readonly string[], wrapper: readonly string[] = []): { file: string; args: string[] } {
+  const line = [...wrapper, process.execPath, CHIVE_BIN, ...args];
+  return { file: line[0]!, args: line.slice(1) };
+}
+
 export class NodeProcess {
   readonly pid: number;
+  /** The nodes this process hosts: `[name]`, or the relays of a group. */
+  readonly members: readonly string[];
   private readonly child: ChildProcess;
   private exitInfo: NodeExit | null = null;
   private readonly exited: Promise<NodeExit>;
-  private listening: ListeningEvent | null = null;
+  /** Listening lines by member name. */
+  private readonly listening = new Map<string, ListeningEvent>();
   private stopping = false;
   private readonly exitListeners: ((exit: NodeExit) => void)[] = [];
 
-  /** Starts `chive <args…>`; `name` names the node in messages, `logFile` receives its stderr. */
-  constructor(readonly name: string, args: readonly string[], readonly logFile: string) {
+  /** Starts `chive <args…>`; `name` names the process in messages, `logFile` receives its stderr. */
+  constructor(readonly name: string, args: readonly string[], readonly logFile: string, options: NodeProcessOptions = {}) {
     installExitHook();
+    this.members = options.members ?? [name];
+    const command = chiveCommandLine(args, options.wrapper);
     const logFd = openSync(logFile, 'a', 0o600);
     try {
-      this.child = spawn(process.execPath, [CHIVE_BIN, ...args], { stdio: ['ignore', 'pipe', logFd], detached: true });
+      this.child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', logFd], detached: true });
     } finally {
       closeSync(logFd);
     }
     if (this.child.pid === undefined) {
-      throw new ChiveError('TESTNET_NODE_FAILED', `${name}: could not start ${process.execPath} ${CHIVE_BIN}`);
+      throw new ChiveError('TESTNET_NODE_FAILED', `${name}: could not start ${command.file} ${command.args.join(' ').slice(0, 200)}`);
     }
     this.pid = this.child.pid;
     running.add(this.child);
@@ -97,12 +122,12 @@ export class NodeProcess {
     });
     const lines = createInterface({ input: this.child.stdout! });
     lines.on('line', (line) => {
-      if (this.listening) return;
       try {
-        const event = JSON.parse(line) as { event?: unknown; url?: unknown; identity?: unknown; metricsUrl?: unknown };
+        const event = JSON.parse(line) as { event?: unknown; nickname?: unknown; url?: unknown; identity?: unknown; metricsUrl?: unknown };
         if (event.event === 'listening' && typeof event.url === 'string' && typeof event.identity === 'string') {
           const metricsUrl = typeof event.metricsUrl === 'string' ? event.metricsUrl : null;
-          this.listening = { url: event.url, identity: event.identity, metricsUrl };
+          const member = typeof event.nickname === 'string' ? event.nickname : this.name;
+          if (!this.listening.has(member)) this.listening.set(member, { nickname: member, url: event.url, identity: event.identity, metricsUrl });
         }
       } catch {
         /* not the JSON line: ignored */
@@ -131,17 +156,22 @@ export class NodeProcess {
     return `${this.name} (pid ${this.pid}) ${describeExit(exit)}; last lines of ${this.logFile}:\n${tail || '(empty)'}`;
   }
 
-  /** Resolves with the node's listening line; rejects when it exits first or after `timeoutMs`. */
-  waitListening(timeoutMs: number): Promise<ListeningEvent> {
+  /**
+   * Resolves with the listening line of `member` (default: the process's own node); rejects
+   * when the process exits first or after `timeoutMs`.
+   */
+  waitListening(timeoutMs: number, member = this.members.length === 1 ? this.members[0]! : this.name): Promise<ListeningEvent> {
     return new Promise((resolve, reject) => {
       const started = Date.now();
       const check = (): void => {
-        if (this.listening) return resolve(this.listening);
+        const event = this.listening.get(member);
+        if (event) return resolve(event);
         if (this.exitInfo) {
           return reject(new ChiveError('TESTNET_NODE_FAILED', `${this.name} failed to start: ${this.deathMessage(this.exitInfo)}`));
         }
         if (Date.now() - started > timeoutMs) {
-          return reject(new ChiveError('TESTNET_NODE_FAILED', `${this.name} (pid ${this.pid}) did not report listening within ${timeoutMs} ms; last lines of ${this.logFile}:\n${this.logTail() || '(empty)'}`));
+          const who = member === this.name ? this.name : `${member} (in ${this.name})`;
+          return reject(new ChiveError('TESTNET_NODE_FAILED', `${who} (pid ${this.pid}) did not report listening within ${timeoutMs} ms; last lines of ${this.logFile}:\n${this.logTail() || '(empty)'}`));
         }
         setTimeout(check, 25);
       };
