@@ -168,13 +168,21 @@ export async function startDaemon(config: RelayConfig, log: RelayLogger): Promis
         m.setStatus(status);
       },
     });
-    metricsServer = await startMetricsServer({
-      registry: metrics.registry,
-      status: () => metrics.snapshot(),
-      host: config.metricsAddress ?? '127.0.0.1',
-      port: config.metricsPort,
-      allowNonLoopback: config.metricsAddress !== undefined,
-    });
+    try {
+      metricsServer = await startMetricsServer({
+        registry: metrics.registry,
+        status: () => metrics.snapshot(),
+        host: config.metricsAddress ?? '127.0.0.1',
+        port: config.metricsPort,
+        allowNonLoopback: config.metricsAddress !== undefined,
+      });
+    } catch (e) {
+      // Undo what already runs (its timers would keep the process alive), then report.
+      clearInterval(ticker);
+      sync?.stop();
+      await relay.close();
+      throw e;
+    }
     log.info({ metricsUrl: metricsServer.url }, 'metrics listening');
   }
 

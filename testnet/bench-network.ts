@@ -138,7 +138,7 @@ const RELAY_CONSENSUS_WAIT_MS = 30_000;
  * relays of a consensus it has fetched itself. Polls each relay's /status.json until its
  * flags (from its own consensus) are set; relays without a metrics port are not waited for.
  */
-async function waitForRelaysToHoldConsensus(
+export async function waitForRelaysToHoldConsensus(
   relays: readonly { nickname: string; metricsUrl: string | null }[], progress: (message: string) => void, signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + RELAY_CONSENSUS_WAIT_MS;

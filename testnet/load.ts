@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { machineInfo, summarize, type MachineInfo, type Summary } from './bench-stats.js';
 import { launchTestnet, type Testnet } from './launcher.js';
+import { waitForRelaysToHoldConsensus } from './bench-network.js';
 import { CHIVE_BIN } from './node-process.js';
 import { detectUnboundedGrowth, ResourceSampler, type GrowthVerdict, type ResourceSample, type SampledProcess } from './resource-sampler.js';
 import type { LoadStats } from './load-worker.js';
@@ -72,6 +73,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         relaysPerProcess: options.relaysPerProcess ?? 'auto', onProgress: (l) => say(l),
       });
       say(`testnet ready in ${Math.round(net.readyMs)} ms`);
+      await waitForRelaysToHoldConsensus(net.relays, say);
       networkFile = net.networkFile;
       targets = net.processes.map((p) => ({ name: p.name, pid: p.pid, role: p.role, members: p.members }));
     }
