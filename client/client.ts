@@ -27,6 +27,8 @@ import { relayInfoFromConsensus, selectPath, subnetKey, unitRngFrom, type PathTa
 
 /** Floor of the time a circuit build may take before it is abandoned (see abandonAfterMs). */
 export const MIN_ABANDON_MS = 1_000;
+/** How long a relay a build could not reach is left out of new paths. */
+export const UNREACHABLE_FOR_MS = 60_000;
 
 export type BootstrapStage = 'consensus' | 'guards' | 'circuit' | 'ready';
 export interface BootstrapProgress {
@@ -144,12 +146,16 @@ export class ChiveClient {
 
   /** Builds a new circuit for `request`, retrying on fresh paths; never retries forever. */
   async buildCircuit(request: CircuitRequest = {}): Promise<ClientCircuit> {
+    if (request.lastHop && this.isRecentlyUnreachable(request.lastHop)) {
+      throw new ChiveError('CIRCUIT_BUILD_FAILED', 'the requested last hop could not be reached moments ago');
+    }
     const fromStub = await this.extendStub(request);
     if (fromStub) return fromStub;
     const attempts = this.options.maxBuildAttempts ?? 3;
     const exclude: Uint8Array[] = [];
     const lastHopHex = request.lastHop ? toHex(request.lastHop) : null;
-    const avoid = [...(this.options.excludeRelays ?? []), ...(request.avoid ?? [])].filter((id) => toHex(id) !== lastHopHex);
+    const avoid = [...(this.options.excludeRelays ?? []), ...(request.avoid ?? []), ...this.unreachableRelays()]
+      .filter((id) => toHex(id) !== lastHopHex);
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closed) throw new ChiveError('CIRCUIT_CLOSED', 'the client is closed');
@@ -195,7 +201,10 @@ export class ChiveClient {
           this.timeouts.recordTimeout(performance.now() - started);
         }
         const culprit: ConsensusRelay | undefined = path[hop];
-        if (culprit) exclude.push(culprit.identity);
+        if (culprit) {
+          exclude.push(culprit.identity);
+          if (unreachable(e)) this.markUnreachable(culprit.identity);
+        }
         if (hop === 0) {
           this.guards.recordFailure(path[0]!.identity, Date.now());
           this.saveGuards();
@@ -251,6 +260,36 @@ export class ChiveClient {
   }
 
   /**
+   * Relays a build could not reach (no link, or the previous hop could not connect to
+   * them) are left out of new paths for UNREACHABLE_FOR_MS: after a relay dies, the
+   * consensus lists it until the next vote, and every build through it would fail.
+   */
+  private readonly unreachable = new Map<string, { identity: Uint8Array; until: number }>();
+
+  private markUnreachable(identity: Uint8Array): void {
+    this.unreachable.set(toHex(identity), { identity, until: Date.now() + UNREACHABLE_FOR_MS });
+  }
+
+  /** True when a build failed to reach this relay within the last UNREACHABLE_FOR_MS. */
+  isRecentlyUnreachable(identity: Uint8Array): boolean {
+    const entry = this.unreachable.get(toHex(identity));
+    if (!entry) return false;
+    if (entry.until > Date.now()) return true;
+    this.unreachable.delete(toHex(identity));
+    return false;
+  }
+
+  private unreachableRelays(): Uint8Array[] {
+    const now = Date.now();
+    const out: Uint8Array[] = [];
+    for (const [key, entry] of this.unreachable) {
+      if (entry.until > now) out.push(entry.identity);
+      else this.unreachable.delete(key);
+    }
+    return out;
+  }
+
+  /**
    * A stub extended to `request.lastHop`, when the request is a 3-hop circuit to a named
    * last hop and a stub fits it (no relay twice, no shared family or /16 unless allowed,
    * nothing the request avoids); null to build from scratch (also when extending fails).
@@ -278,6 +317,7 @@ export class ChiveClient {
       return circuit;
     } catch (e) {
       this.options.log?.('debug', 'extending a preemptive stub failed; building afresh', { code: isChiveError(e) ? e.code : 'UNKNOWN' });
+      if (unreachable(e)) this.markUnreachable(last.identity);
       return null;
     }
   }
@@ -295,7 +335,7 @@ export class ChiveClient {
           const consensus = this.requireConsensus();
           const path = selectPath(consensus, {
             hops: 2, guards: this.guards.firstHops(Date.now()), allowSameSubnet: this.allowSameSubnet, rng: this.unitRng,
-            exclude: [...(this.options.excludeRelays ?? [])],
+            exclude: [...(this.options.excludeRelays ?? []), ...this.unreachableRelays()],
           });
           const circuit = await buildCircuit({ provider: this.provider, rng: this.rng, pool: this.pool, path: path.map(relayInfoFromConsensus), timeoutMs: this.abandonAfterMs(2), stub: true });
           if (this.closed) circuit.destroy();
@@ -359,6 +399,14 @@ export class ChiveClient {
     for (const s of this.stubs.splice(0)) s.circuit.destroy();
     await this.pool.close();
   }
+}
+
+/** A build failure that says the relay itself could not be reached (not a refusal or a timeout). */
+function unreachable(e: unknown): boolean {
+  if (!isChiveError(e)) return false;
+  const cause = (e as { cause?: unknown }).cause;
+  if (isChiveError(cause, 'LINK_CONNECT_FAILED') || isChiveError(cause, 'LINK_REFUSED')) return true;
+  return e.code === 'EXTEND_REFUSED' && /CONNECT_FAILED/.test(e.message);
 }
 
 function describe(e: unknown): string {

@@ -41,11 +41,11 @@ export interface ChatContext {
   readonly log: ChatLog;
 }
 
-/** Running relays of the current consensus (CONSENSUS_EXPIRED without one). */
+/** Running relays of the current consensus that no build failed to reach lately (CONSENSUS_EXPIRED without one). */
 export function runningRelays(ctx: ChatContext): ConsensusRelay[] {
   const consensus = ctx.client.consensus.current();
   if (!consensus) throw new ChiveError('CONSENSUS_EXPIRED', 'the client holds no valid consensus');
-  return consensus.relays.filter((r) => (r.flags & RelayFlag.RUNNING) !== 0);
+  return consensus.relays.filter((r) => (r.flags & RelayFlag.RUNNING) !== 0 && !ctx.client.isRecentlyUnreachable(r.identity));
 }
 
 /** The relays that may hold descriptors (Running and HSDir). */

@@ -160,7 +160,10 @@ export class PeerConnector {
   private async introduce(peerIdentity: Uint8Array, descriptor: CachedDescriptor, cookie: Uint8Array, rendezvousIdentity: Uint8Array, clientPublic: Uint8Array): Promise<void> {
     const ctx = this.ctx;
     let lastError: unknown = new ChiveError('PEER_UNREACHABLE', 'the peer lists no introduction point');
-    for (const intro of shuffled(ctx, descriptor.introPoints)) {
+    // Introduction points a build failed to reach lately go last (the descriptor may be older than their death).
+    const order = shuffled(ctx, descriptor.introPoints);
+    order.sort((a, b) => Number(ctx.client.isRecentlyUnreachable(a.relayIdentity)) - Number(ctx.client.isRecentlyUnreachable(b.relayIdentity)));
+    for (const intro of order) {
       let circuit: ClientCircuit | undefined;
       try {
         circuit = await ctx.client.buildCircuit({ hops: 3, lastHop: intro.relayIdentity, avoid: [rendezvousIdentity] });

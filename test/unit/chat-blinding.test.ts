@@ -9,10 +9,11 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { allCryptoProviders } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
-import { ChiveError } from '../../src/errors.js';
+
 import { fromHex, toHex, utf8 } from '../../src/bytes.js';
 import { blindedPublicKey, blindedSign, blindingFactor, timePeriod } from '../../src/chat/blinding.js';
 import { CHAT_TIME_PERIOD_MS } from '../../src/wire/constants.js';
+import { codeOf } from '../support/errors.js';
 
 interface BlindingVector {
   identitySeed: string; identityPub: string; period: number; h: string; blindedPub: string;
@@ -21,16 +22,6 @@ interface BlindingVector {
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat/chat-identity.json', import.meta.url), 'utf8')).blinding as BlindingVector[];
 
 const providers = allCryptoProviders();
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChiveError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a ChiveError, nothing was thrown');
-}
 
 /** Ed25519 verification by OpenSSL, a third implementation. */
 function opensslVerifies(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allCryptoProviders } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
-import { ChiveError, type ErrorCode } from '../../src/errors.js';
 import { fromHex, toHex, utf8 } from '../../src/bytes.js';
 import {
   e2eReceiverRespond, e2eSenderFinish, e2eSenderStart, type E2eKeys,
@@ -19,6 +18,7 @@ import { RelayLayer } from '../../src/onion/relay-layer.js';
 import type { HopKeys } from '../../src/onion/hop-keys.js';
 import { decodeRelayMessageInCell, encodeRelayMessage, maxRelayDataLen } from '../../src/wire/relay-message.js';
 import { CHAT_E2E_REPLY_LEN } from '../../src/wire/constants.js';
+import { codeOf } from '../support/errors.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat-handshake/chat-handshake.json', import.meta.url), 'utf8'));
 const e2eVectors = vectors.e2e as any[];
@@ -32,16 +32,6 @@ const LOW_ORDER_POINTS = [
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ];
-
-function codeOf(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChiveError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a ChiveError, nothing was thrown');
-}
 
 const hopHex = (k: HopKeys) => ({ kf: toHex(k.forward), ko: toHex(k.backwardOriginate), kr: toHex(k.backwardRelay) });
 const keysHex = (k: E2eKeys) => ({ senderToReceiver: hopHex(k.senderToReceiver), receiverToSender: hopHex(k.receiverToSender) });

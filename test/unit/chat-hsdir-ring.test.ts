@@ -8,12 +8,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allCryptoProviders } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
-import { ChiveError } from '../../src/errors.js';
+
 import { fromHex, toHex } from '../../src/bytes.js';
 import {
   compareBytes, hsdirNodePosition, hsdirRing, hsdirStorePosition, hsdirsFor, type HsdirCandidate,
 } from '../../src/chat/hsdir-ring.js';
 import { HSDIR_REPLICAS, HSDIR_SPREAD } from '../../src/wire/constants.js';
+import { codeOf } from '../support/errors.js';
 
 interface RingVector {
   relays: string[]; blindedPub: string; period: number; replicas: number; spread: number;
@@ -22,16 +23,6 @@ interface RingVector {
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat/chat-identity.json', import.meta.url), 'utf8')).rings as RingVector[];
 
 const candidatesOf = (ids: Uint8Array[]): HsdirCandidate[] => ids.map((identity) => ({ identity }));
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChiveError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a ChiveError, nothing was thrown');
-}
 
 /** A deterministic shuffle (so a failure reproduces). */
 function shuffled<T>(items: readonly T[], seed: number): T[] {

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allCryptoProviders } from '../../src/crypto/load.js';
-import { ChiveError, type ErrorCode } from '../../src/errors.js';
 import { fromHex, toHex } from '../../src/bytes.js';
 import {
   checkEmptyBody, checkEstablishIntro, decodeEstablishRendezvous, decodeHsdirFetch, decodeHsdirFound,
@@ -17,19 +16,10 @@ import {
   CHAT_COOKIE_LEN, CHAT_DESCRIPTOR_MAX_LEN, CHAT_ESTABLISH_INTRO_LEN, CHAT_INTRODUCE_LEN, HsdirFetchStatus,
   HsdirStoreStatus, IntroduceAckStatus,
 } from '../../src/wire/constants.js';
+import { codeOf } from '../support/errors.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat-handshake/chat-handshake.json', import.meta.url), 'utf8'));
 const m = vectors.messages as Record<string, any>;
-
-function codeOf(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChiveError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a ChiveError, nothing was thrown');
-}
 
 const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
 

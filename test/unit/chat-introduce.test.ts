@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allCryptoProviders } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
-import { ChiveError, type ErrorCode } from '../../src/errors.js';
 import { fromHex, toHex } from '../../src/bytes.js';
 import {
   IntroReplayCache, openIntroduction, sealIntroduction, type SealIntroductionInput,
@@ -16,6 +15,7 @@ import {
 import { parseIntroduce1 } from '../../src/chat/intro-messages.js';
 import { CHAT_INTRODUCE_LEN, CHAT_INTRODUCE_MAX_SKEW_MS } from '../../src/wire/constants.js';
 import { refSealIntroduction } from '../vectors/chat-handshake/reference.js';
+import { codeOf } from '../support/errors.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat-handshake/chat-handshake.json', import.meta.url), 'utf8'));
 const introduceVectors = vectors.introduce as (Record<string, string> & { timestamp: number })[];
@@ -29,16 +29,6 @@ const LOW_ORDER_POINTS = [
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ];
-
-function codeOf(fn: () => unknown): ErrorCode {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChiveError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a ChiveError, nothing was thrown');
-}
 
 const NOW = 1_700_000_000_000;
 

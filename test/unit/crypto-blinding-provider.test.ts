@@ -11,6 +11,7 @@ import { allCryptoProviders } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { ChiveError } from '../../src/errors.js';
 import { fromHex, toHex, utf8 } from '../../src/bytes.js';
+import { codeOf } from '../support/errors.js';
 
 const providers = allCryptoProviders();
 const sodium = providers.find((p) => p.name === 'sodium');
@@ -30,16 +31,6 @@ function expand(p: CryptoProvider, seed: Uint8Array): { scalar: Uint8Array; pref
   a[31]! &= 127;
   a[31]! |= 64;
   return { scalar: toLe(le(a) % ORDER), prefix: h.slice(32) };
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChiveError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a ChiveError, nothing was thrown');
 }
 
 /** What a provider does with `scalar · point`: the result, or the error code. */
