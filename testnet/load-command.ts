@@ -87,8 +87,8 @@ export async function runLoadCommand(argv: readonly string[], io: { stdout?: (l:
     err(`circuits: ${result.circuitBuilds} built, ${result.circuitBuildFailures} failed`);
     const relays = result.nodes.filter((n) => n.role === 'relay');
     if (relays.length > 0) {
-      const cpu = relays.map((n) => n.cpuMsPerS / n.members).sort((a, b) => a - b);
-      const rss = relays.map((n) => n.maxRssMb / n.members).sort((a, b) => a - b);
+      const cpu = relays.map((n) => Math.round((n.cpuMsPerS / n.members) * 10) / 10).sort((a, b) => a - b);
+      const rss = relays.map((n) => Math.round((n.maxRssMb / n.members) * 10) / 10).sort((a, b) => a - b);
       err(`relay CPU per relay: median ${cpu[Math.floor(cpu.length / 2)]} ms/s, max ${cpu.at(-1)} ms/s; relay RSS per relay (max): median ${rss[Math.floor(rss.length / 2)]} MB, max ${rss.at(-1)} MB`);
     }
     if (result.growth) err(`soak: ${result.growth.ok ? 'no unbounded growth' : 'MEMORY GREW'} (${result.growth.series.filter((s) => s.status === 'grew').map((s) => s.name).join(', ') || 'every node within 10 %'})`);
