@@ -67,8 +67,14 @@ export async function runLoadCommand(argv: readonly string[], io: { stdout?: (l:
   const parsed = parseCommandFlags<Flags>(program, argv);
   if ('exitCode' in parsed) return parsed.exitCode;
   const f = parsed.flags;
+  // Ctrl-C / SIGTERM: the run stops early but still stops every process it started.
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const result = await runLoad({
+      signal: abort.signal,
       dir: f.dir ?? mkdtempSync(join(tmpdir(), 'chive-load-')),
       networkFile: f.network,
       relays: f.relays,
@@ -97,5 +103,8 @@ export async function runLoadCommand(argv: readonly string[], io: { stdout?: (l:
   } catch (e) {
     err(`chive bench load: ${e instanceof Error ? e.message : String(e)}${isChiveError(e) ? ` (${e.code})` : ''}`);
     return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

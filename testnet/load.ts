@@ -35,6 +35,8 @@ export interface LoadOptions {
   /** Soak: sample node resources every sampleMs and judge growth after warmupMs. */
   readonly soak?: { readonly sampleMs: number; readonly warmupMs: number; readonly maxGrowth: number };
   readonly onProgress?: (line: string) => void;
+  /** Stops the run early (Ctrl-C): the workers finish their report, the testnet stops. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -70,7 +72,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       say(`starting a testnet: 3 authorities, ${options.relays} relays…`);
       net = await launchTestnet({
         dir: join(options.dir, 'net'), authorities: 3, relays: options.relays, exits: 1,
-        relaysPerProcess: options.relaysPerProcess ?? 'auto', onProgress: (l) => say(l),
+        relaysPerProcess: options.relaysPerProcess ?? 'auto', onProgress: (l) => say(l), signal: options.signal,
       });
       say(`testnet ready in ${Math.round(net.readyMs)} ms`);
       await waitForRelaysToHoldConsensus(net.relays, say);
@@ -113,6 +115,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       exits.push(new Promise((resolve) => worker.on('exit', () => resolve())));
       first += count;
     }
+    const stopWorkers = () => {
+      for (const w of workers) if (w.exitCode === null) w.stdin.write('stop\n');
+    };
+    options.signal?.addEventListener('abort', stopWorkers, { once: true });
     const t0 = performance.now();
     const cpuAtStart = new Map(sampler.samples().filter((s) => s.t > 0).map((s) => [s.name, s.cpuMs]));
     const ticker = setInterval(() => say(progressLine(totals(latest), performance.now() - t0, rtts)), 1000);
