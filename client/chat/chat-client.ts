@@ -17,9 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { toHex } from '../../src/bytes.js';
 import { decodeChatAddress, encodeChatAddress, shortAddress } from '../../src/chat/address.js';
-import { decodeChatFrame, encodeChatFrame, type ChatFrame } from '../../src/chat/chat-frame.js';
-import { Conversation, type ConversationEvent } from '../../src/chat/conversation.js';
-import type { E2eKeys } from '../../src/chat/e2e-handshake.js';
+import { Conversation } from '../../src/chat/conversation.js';
 import type { IntroductionPlain } from '../../src/chat/introduce.js';
 import { loadCryptoProvider } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
@@ -34,7 +32,7 @@ import { IntroService } from './intro-service.js';
 import { MessageStore, type StoredContact } from './message-store.js';
 import { openChatProfile, type ChatProfile } from './profile.js';
 import { answerIntroduction } from './rendezvous-responder.js';
-import { ChatSession } from './session.js';
+import { ContactSessions, type Contact } from './contact-sessions.js';
 import { Retrier } from './retrier.js';
 
 export interface ChatClientOptions {
@@ -49,19 +47,6 @@ export interface ChatClientOptions {
   readonly excludeRelays?: readonly Uint8Array[];
 }
 
-interface Contact {
-  record: StoredContact;
-  readonly identity: Uint8Array;
-  conversation: Conversation;
-  session: ChatSession | null;
-  helloReceived: boolean;
-  readonly retrier: Retrier;
-  /** Received since last marked read, and the time of the last message either way. */
-  unread: number;
-  lastActivityAt: number;
-}
-
-const FRAMES_PER_PUMP = 64;
 /** How long start() keeps retrying a network that is not ready yet. */
 const START_RETRY_MS = 30_000;
 
@@ -75,6 +60,7 @@ export class ChatClient implements ChatApi {
   private readonly ctx: ChatContext;
   private readonly connector: PeerConnector;
   private readonly intro: IntroService;
+  private readonly sessions: ContactSessions;
   private stage: BootstrapStage | 'starting' = 'starting';
   private bootstrapMs = 0;
   private closed = false;
@@ -110,6 +96,19 @@ export class ChatClient implements ChatApi {
       log: (level, message, fields) => this.log(level, message, fields),
     };
     this.connector = new PeerConnector(this.ctx);
+    this.sessions = new ContactSessions({
+      store: this.store,
+      provider: this.provider,
+      name: options.name ?? '',
+      isClosed: () => this.closed,
+      emit: (event, payload) => this.emit(event, payload),
+      log: (level, message, fields) => this.log(level, message, fields),
+      changed: (c) => this.emit('contact', this.view(c)),
+      rename: (c, name) => this.saveRecord(c, { name }),
+      reconnect: (c) => {
+        if (this.hasOutgoing(c)) this.connect(c);
+      },
+    });
     this.intro = new IntroService(this.ctx, (i) => this.onIntroduction(i), () => this.emit('status', this.status()));
     for (const record of this.store.contacts()) this.loadContact(record);
   }
@@ -219,7 +218,7 @@ export class ChatClient implements ChatApi {
     c.lastActivityAt = now;
     c.retrier.reset();
     // After returning: the caller hears "queued" (its id) before "sent".
-    queueMicrotask(() => this.pump(c));
+    queueMicrotask(() => this.sessions.pump(c));
     return { id, seq };
   }
 
@@ -230,7 +229,7 @@ export class ChatClient implements ChatApi {
       if (entry.direction !== 'out' || entry.state !== 'failed') throw new ChiveError('INVALID_ARGUMENT', `message ${id} has not failed`);
       this.store.updateHistory(c.record.address, id, { state: 'queued', errorCode: undefined });
       c.retrier.reset();
-      this.pump(c);
+      this.sessions.pump(c);
       return;
     }
     throw new ChiveError('INVALID_ARGUMENT', `no message ${id}`);
@@ -297,7 +296,7 @@ export class ChatClient implements ChatApi {
     if (c.record.state !== 'accepted' && c.record.state !== 'added') return;
     c.retrier.run(async () => {
       if (this.closed || (c.session?.open ?? false)) return;
-      const { timing } = await this.connector.connect(c.identity, (circuit, keys) => this.adopt(c, circuit, keys, 'sender', this.address, true));
+      const { timing } = await this.connector.connect(c.identity, (circuit, keys) => this.sessions.adopt(c, circuit, keys, 'sender', this.address, true));
       this.log('debug', 'connected to a contact', { descriptorMs: round1(timing.descriptorMs), introduceMs: round1(timing.introduceMs), rendezvousMs: round1(timing.rendezvousMs), totalMs: round1(timing.totalMs) });
     });
   }
@@ -317,143 +316,10 @@ export class ChatClient implements ChatApi {
     if (state === 'request' || state === 'rejected' || state === 'blocked') return;
     if (state === 'added') this.saveRecord(c, { state: 'accepted' });
     const contact = c;
-    answerIntroduction(this.ctx, intro, (circuit, keys) => this.adopt(contact, circuit, keys, 'receiver', address, false)).then(
-      (session) => this.sendHello(contact, session),
+    answerIntroduction(this.ctx, intro, (circuit, keys) => this.sessions.adopt(contact, circuit, keys, 'receiver', address, false)).then(
+      (session) => this.sessions.sendHello(contact, session),
       (e) => this.log('warn', 'could not answer an introduction', { code: codeOf(e) }),
     );
-  }
-
-  /** Makes a session of a spliced circuit; the sender's HELLO goes at once, the receiver's after RENDEZVOUS1. */
-  private adopt(c: Contact, circuit: ClientCircuit, keys: E2eKeys, role: 'sender' | 'receiver', initiator: string, helloNow: boolean): ChatSession {
-    const session = new ChatSession(circuit, keys, role, c.record.address, initiator, (s, frame) => this.onSessionFrame(c, s, frame));
-    const current = c.session;
-    if (current?.open) {
-      // Both ends apply the same rule, so both keep the same circuit; a reconnection by the same side replaces the old one.
-      const keepCurrent = current.initiator < initiator;
-      if (keepCurrent) {
-        session.close();
-        return session;
-      }
-      current.close();
-    }
-    c.session = session;
-    c.helloReceived = false;
-    session.onClose(() => this.onSessionClosed(c, session));
-    c.retrier.succeeded();
-    if (helloNow) this.sendHello(c, session);
-    this.emit('contact', this.view(c));
-    return session;
-  }
-
-  private sendHello(c: Contact, session: ChatSession): void {
-    if (!session.open || c.session !== session) return;
-    this.sendFrame(session, c.conversation.hello(this.options.name ?? ''));
-    this.ping(session);
-  }
-
-  private onSessionClosed(c: Contact, session: ChatSession): void {
-    if (c.session !== session) return;
-    c.session = null;
-    c.helloReceived = false;
-    c.conversation.onSessionLost();
-    this.emit('contact', this.view(c));
-    if (!this.closed && this.hasOutgoing(c)) this.connect(c);
-  }
-
-  // --- frames ----------------------------------------------------------------------------
-
-  private onSessionFrame(c: Contact, session: ChatSession, bytes: Uint8Array): void {
-    let frame: ChatFrame;
-    try {
-      frame = decodeChatFrame(bytes);
-      if (frame.kind === 'PING') return this.sendFrame(session, { kind: 'PONG', nonce: frame.nonce });
-      if (frame.kind === 'PONG') return this.onPong(session, frame.nonce);
-      if (c.session !== session) return; // a session that lost the tie-break: its frames are resent on the winner
-      const events = c.conversation.onFrame(frame, Date.now());
-      for (const event of events) this.onConversationEvent(c, event);
-      // The snapshot goes to disk before the ACK that lets the peer forget what it holds.
-      if (events.length > 0) this.store.saveConversation(c.record.address, c.conversation.snapshot());
-      const ack = c.conversation.ackToSend();
-      if (ack) this.sendFrame(session, ack);
-      this.pump(c);
-    } catch (e) {
-      this.log('warn', 'bad frame from a contact; closing the session', { code: codeOf(e) });
-      session.close();
-    }
-  }
-
-  private onConversationEvent(c: Contact, event: ConversationEvent): void {
-    const address = c.record.address;
-    switch (event.type) {
-      case 'hello':
-        c.helloReceived = true;
-        if (!c.record.name && event.name) this.saveRecord(c, { name: event.name.slice(0, 32) });
-        return;
-      case 'message': {
-        const id = toHex(event.id);
-        const fresh = this.store.appendHistory(address, { id, direction: 'in', text: event.text, seq: event.seq, at: event.receivedAt, state: 'received' });
-        if (!fresh) return; // stored before a crash that came before its ACK: the peer resent it
-        c.unread += 1;
-        c.lastActivityAt = event.receivedAt;
-        this.emit('message', { from: address, id, seq: event.seq, text: event.text, sentAt: event.sentAt });
-        return;
-      }
-      case 'delivered': {
-        const id = toHex(event.id);
-        this.store.updateHistory(address, id, { state: 'delivered' });
-        this.emit('delivered', { id, to: address });
-        return;
-      }
-    }
-  }
-
-  /** Sends what the conversation lets through on the open session, or starts connecting. */
-  private pump(c: Contact): void {
-    const session = c.session;
-    if (!session?.open) {
-      if (this.hasOutgoing(c)) this.connect(c);
-      return;
-    }
-    if (!c.helloReceived) return;
-    const frames = c.conversation.nextFrames(FRAMES_PER_PUMP);
-    if (frames.length === 0) return;
-    for (const frame of frames) {
-      this.sendFrame(session, frame);
-      if (frame.fragIndex === frame.fragCount - 1) this.markSent(c, toHex(frame.msgId));
-    }
-    session.circuit.flush();
-  }
-
-  private markSent(c: Contact, id: string): void {
-    const entry = this.historyEntry(c, id);
-    if (!entry || (entry.state !== 'queued' && entry.state !== 'failed')) return;
-    this.store.updateHistory(c.record.address, id, { state: 'sent', errorCode: undefined });
-    this.emit('sent', { id, to: c.record.address });
-  }
-
-  private sendFrame(session: ChatSession, frame: ChatFrame): void {
-    if (!session.open) return;
-    try {
-      session.send(encodeChatFrame(frame));
-    } catch (e) {
-      if (!isChiveError(e, 'CIRCUIT_CLOSED')) throw e;
-    }
-  }
-
-  private readonly pings = new WeakMap<ChatSession, { nonce: string; at: number }>();
-
-  private ping(session: ChatSession): void {
-    const nonce = this.provider.randomBytes(8);
-    this.pings.set(session, { nonce: toHex(nonce), at: performance.now() });
-    this.sendFrame(session, { kind: 'PING', nonce });
-    session.circuit.flush();
-  }
-
-  private onPong(session: ChatSession, nonce: Uint8Array): void {
-    const p = this.pings.get(session);
-    if (!p || p.nonce !== toHex(nonce)) return;
-    this.pings.delete(session);
-    session.rttMs = performance.now() - p.at;
   }
 
   /** Circuit builds and failures of the network client since start (for load tests). */
@@ -462,22 +328,8 @@ export class ChatClient implements ChatApi {
   }
 
   /** Measures the end-to-end round trip with `address` now (PEER_UNREACHABLE without a session). */
-  async measureRtt(address: string, timeoutMs = 5_000): Promise<number> {
-    const c = this.contact(address);
-    const session = c.session;
-    if (!session?.open) throw new ChiveError('PEER_UNREACHABLE', 'no open session with this contact');
-    const before = session.rttMs;
-    session.rttMs = undefined;
-    this.ping(session);
-    const t0 = performance.now();
-    while (session.rttMs === undefined) {
-      if (!session.open || performance.now() - t0 > timeoutMs) {
-        session.rttMs = before;
-        throw new ChiveError('PEER_UNREACHABLE', 'no PONG');
-      }
-      await new Promise((r) => setImmediate(r));
-    }
-    return session.rttMs;
+  measureRtt(address: string, timeoutMs = 5_000): Promise<number> {
+    return this.sessions.measureRtt(this.contact(address), timeoutMs);
   }
 
   // --- contacts ----------------------------------------------------------------------------
@@ -529,7 +381,7 @@ export class ChatClient implements ChatApi {
     const message = e instanceof Error ? e.message : String(e);
     for (const p of c.conversation.pending()) {
       const id = toHex(p.id);
-      const entry = this.historyEntry(c, id);
+      const entry = this.store.entry(c.record.address, id);
       if (!entry || entry.state === 'failed' || entry.state === 'delivered') continue;
       this.store.updateHistory(c.record.address, id, { state: 'failed', errorCode: code });
       this.emit('failed', { id, to: c.record.address, code, message });
@@ -541,9 +393,6 @@ export class ChatClient implements ChatApi {
     return { address: r.address, name: r.name || shortAddress(r.address), state: r.state, online: c.session?.open ?? false, unread: c.unread, lastActivityAt: c.lastActivityAt };
   }
 
-  private historyEntry(c: Contact, id: string): HistoryEntry | undefined {
-    return this.store.entry(c.record.address, id);
-  }
 
   private emit<K extends ChatEventName>(event: K, payload: ChatEvents[K]): void {
     const set = this.listeners.get(event);
