@@ -262,7 +262,13 @@ export class ChatClient implements ChatApi {
   }
 
   async newCircuits(): Promise<void> {
-    for (const c of this.contactsByAddress.values()) c.session?.close();
+    for (const c of this.contactsByAddress.values()) {
+      if (!c.session?.open) continue;
+      c.session.close();
+      // Whoever was online is reached again on fresh circuits (unacknowledged messages are resent there).
+      c.retrier.reset();
+      this.connect(c);
+    }
   }
 
   status(): ChatStatus {
