@@ -29,9 +29,9 @@ import {
   AEAD_TAG_LEN, CELL_LEN, LINK_SUBPROTOCOL_NK, LINK_SUBPROTOCOL_XK, MAX_HANDSHAKE_MESSAGE_LEN, MAX_LINK_FRAME_LEN,
 } from '../../src/wire/constants.js';
 import { ChatClient } from '../../client/chat/chat-client.js';
-import type { ChatEvents } from '../../client/chat/api.js';
 import { createTestNetwork, type TestNetwork } from '../../testnet/index.js';
 import { waitFor } from '../support/wait.js';
+import { recordChatEvents, type ChatEventLog } from '../support/chat-events.js';
 
 // ---------------------------------------------------------------------------------------
 // Wire capture: every byte any TCP socket of this process writes
@@ -207,13 +207,8 @@ function filesUnder(dir: string): string[] {
 // The conversation
 // ---------------------------------------------------------------------------------------
 
-type Log = { [K in keyof ChatEvents]: ChatEvents[K][] };
-
-function record(chat: ChatClient): Log {
-  const log = { progress: [], ready: [], request: [], message: [], sent: [], delivered: [], failed: [], contact: [], status: [], error: [] } as unknown as Log;
-  for (const k of Object.keys(log) as (keyof ChatEvents)[]) chat.on(k, (p) => (log[k] as unknown[]).push(p));
-  return log;
-}
+type Log = ChatEventLog;
+const record = recordChatEvents;
 
 describe('what the network learns of a conversation', () => {
   const provider = loadCryptoProvider();

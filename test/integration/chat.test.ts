@@ -9,17 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient } from '../../client/chat/chat-client.js';
-import type { ChatEvents } from '../../client/chat/api.js';
 import { createTestNetwork, type TestNetwork } from '../../testnet/index.js';
 import { waitFor } from '../support/wait.js';
+import { recordChatEvents, type ChatEventLog } from '../support/chat-events.js';
 
-type Log = { [K in keyof ChatEvents]: ChatEvents[K][] };
-
-function record(chat: ChatClient): Log {
-  const log = { progress: [], ready: [], request: [], message: [], sent: [], delivered: [], failed: [], contact: [], status: [], error: [] } as unknown as Log;
-  for (const k of Object.keys(log) as (keyof ChatEvents)[]) chat.on(k, (p) => (log[k] as unknown[]).push(p));
-  return log;
-}
+type Log = ChatEventLog;
+const record = recordChatEvents;
 
 describe('chat over a local network', () => {
   let net: TestNetwork;
