@@ -9,10 +9,8 @@
  *     warns in the log and lists the warning in /status.json (what the monitor shows); the
  *     bandwidth limit is on (scheduler, queue in /status.json).
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCryptoProvider } from '../../src/crypto/load.js';
 import { DestroyReason } from '../../src/wire/constants.js';
@@ -21,23 +19,9 @@ import { startDaemon, type RunningDaemon } from '../../relay/daemon.js';
 import { runKeygen } from '../../relay/keygen.js';
 import { createLogger, type RelayLogger } from '../../relay/log.js';
 import { RawLink, rawCircuit } from './raw-circuit.js';
+import { freePort, tempDirs } from '../support/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'chive-daemon-'));
-  dirs.push(d);
-  return d;
-}
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const tempDir = tempDirs('chive-daemon-');
 
 async function daemonWith(dir: string, flags: Record<string, string>): Promise<{ daemon: RunningDaemon; log: RelayLogger; logFile: string }> {
   const logFile = join(dir, 'relay.log');

@@ -19,19 +19,10 @@ import type { HopKeys } from '../../src/onion/hop-keys.js';
 import { decodeRelayMessageInCell, encodeRelayMessage, maxRelayDataLen } from '../../src/wire/relay-message.js';
 import { CHAT_E2E_REPLY_LEN } from '../../src/wire/constants.js';
 import { codeOf } from '../support/errors.js';
+import { LOW_ORDER_POINTS } from '../support/low-order-points.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat-handshake/chat-handshake.json', import.meta.url), 'utf8'));
 const e2eVectors = vectors.e2e as any[];
-
-const LOW_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-];
 
 const hopHex = (k: HopKeys) => ({ kf: toHex(k.forward), ko: toHex(k.backwardOriginate), kr: toHex(k.backwardRelay) });
 const keysHex = (k: E2eKeys) => ({ senderToReceiver: hopHex(k.senderToReceiver), receiverToSender: hopHex(k.receiverToSender) });

@@ -16,19 +16,10 @@ import { parseIntroduce1 } from '../../src/chat/intro-messages.js';
 import { CHAT_INTRODUCE_LEN, CHAT_INTRODUCE_MAX_SKEW_MS } from '../../src/wire/constants.js';
 import { refSealIntroduction } from '../vectors/chat-handshake/reference.js';
 import { codeOf } from '../support/errors.js';
+import { LOW_ORDER_POINTS } from '../support/low-order-points.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/chat-handshake/chat-handshake.json', import.meta.url), 'utf8'));
 const introduceVectors = vectors.introduce as (Record<string, string> & { timestamp: number })[];
-
-const LOW_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-];
 
 const NOW = 1_700_000_000_000;
 

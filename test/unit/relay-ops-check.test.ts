@@ -8,10 +8,8 @@
  *     open to others; an offline identity's signing key about to expire;
  *   - the command prints ✓ / ✗ lines with fixes and exits 0 only when all is well.
  */
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { describe, expect, it, vi } from 'vitest';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allCryptoProviders } from '../../src/crypto/load.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
@@ -19,23 +17,9 @@ import { type CheckResult, formatCheckResults, runRelayChecks } from '../../rela
 import { runKeygen } from '../../relay/keygen.js';
 import { runRelayCommand } from '../../relay/command.js';
 import { startRelay } from '../../relay/index.js';
+import { freePort, tempDirs } from '../support/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'chive-check-'));
-  dirs.push(d);
-  return d;
-}
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const tempDir = tempDirs('chive-check-');
 
 /** A relay folder with keys and a config file; `lines` replace or add keys. */
 async function relayConf(provider: CryptoProvider, lines: Record<string, string> = {}): Promise<{ dir: string; file: string; port: number }> {
