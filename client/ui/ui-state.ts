@@ -21,17 +21,8 @@ import type { LineEdit } from './line-editor.js';
 /** One ChatApi event with its name, as the App receives it. */
 export type ChatEvent = { [K in ChatEventName]: { readonly name: K; readonly payload: ChatEvents[K] } }[ChatEventName];
 
-/** One message in a conversation, as the UI shows it. */
-export interface MessageEntry {
-  readonly id: string;
-  readonly direction: 'in' | 'out';
-  readonly text: string;
-  readonly seq: number;
-  /** ms since the epoch: written (out) or received (in). */
-  readonly at: number;
-  readonly state: DeliveryState;
-  /** For 'failed': the stable error code and the client's explanation. */
-  readonly errorCode?: string;
+/** One message in a conversation, as the UI shows it: a history entry and, when it failed, the client's explanation. */
+export interface MessageEntry extends HistoryEntry {
   readonly errorMessage?: string;
 }
 
